@@ -1,0 +1,90 @@
+"""``airkube-pipeline <step>``: argument parsing and dispatch.
+
+The command line and ``AIRKUBE_*`` environment variables are the whole contract with the DAG;
+flags override the environment so a step can be run by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from airkube_pipeline import __version__
+from airkube_pipeline.contract import Contract
+from airkube_pipeline.errors import PipelineError
+from airkube_pipeline.steps import STEPS, Options
+
+STEP_HELP = {
+    "extract": "generate a source's records for the interval start date (no inputs)",
+    "validate": "keep schema-valid records; fail (exit 1, no output) when too many are invalid",
+    "clean": "normalise country, email and amount",
+    "enrich": "add region and amount_usd",
+    "publish": "the final per-source dataset, sorted by id",
+    "summarize": "counts and amount_usd totals per source and per region over many inputs",
+}
+
+
+def _ratio(value: str) -> float:
+    """argparse type for a ratio between 0 and 1."""
+    try:
+        ratio = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= ratio <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {value!r}")
+    return ratio
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; contract flags are accepted after every step name."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("contract overrides (default: AIRKUBE_* environment variables)")
+    group.add_argument("--output", metavar="URL", help="output partition URL (AIRKUBE_OUTPUT_URL)")
+    group.add_argument(
+        "--input",
+        metavar="URL",
+        action="append",
+        dest="inputs",
+        help="input partition URL, repeatable (AIRKUBE_INPUT_URLS, newline-separated)",
+    )
+    group.add_argument(
+        "--interval-start", metavar="ISO", help="data interval start (AIRKUBE_DATA_INTERVAL_START)"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="airkube-pipeline", description="Run one airkube pipeline step against storage partitions."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+    for name in STEPS:
+        sub = steps.add_parser(name, parents=[common], help=STEP_HELP[name], description=STEP_HELP[name])
+        if name == "extract":
+            sub.add_argument("--source", required=True, help="source name, e.g. orders")
+        if name == "validate":
+            sub.add_argument(
+                "--max-invalid-ratio",
+                type=_ratio,
+                default=0.5,
+                help="fail when the share of invalid records exceeds this (default 0.5)",
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 usage or missing input, 1 data failure, 0 success)."""
+    args = build_parser().parse_args(argv)
+    contract = Contract.resolve(output=args.output, inputs=args.inputs, interval_start=args.interval_start)
+    options = Options(
+        source=getattr(args, "source", None), max_invalid_ratio=getattr(args, "max_invalid_ratio", 0.5)
+    )
+    try:
+        STEPS[args.step](contract, options)
+    except PipelineError as exc:
+        print(f"airkube-pipeline {args.step}: error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The steps: each reads its inputs, transforms them with ``records``, writes one ``data.jsonl``.
+
+Every step logs plain lines to stdout (what it read, how many records, where it wrote) because
+those lines are what an operator sees in the Airflow task log. Contract values are checked
+before any data is read, so a misconfigured task fails fast with exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from airkube_pipeline import records as rec
+from airkube_pipeline.contract import Contract
+from airkube_pipeline.errors import DataQualityError
+from airkube_pipeline.records import Record
+from airkube_pipeline.storage import read_partition, write_partition
+
+MAX_REASONS_LOGGED = 10
+
+
+def log(step: str, message: str) -> None:
+    """One plain line on stdout, flushed so it reaches the task log even if the pod is killed."""
+    print(f"{step}: {message}", flush=True)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Step-specific flags; only the ones the chosen step uses are set."""
+
+    source: str | None = None
+    max_invalid_ratio: float = 0.5
+
+
+def _read_all(step: str, urls: list[str]) -> list[Record]:
+    """Concatenate the inputs in the declared order, logging each partition read."""
+    records: list[Record] = []
+    for url in urls:
+        result = read_partition(url)
+        log(step, f"read {len(result.records)} records from {len(result.objects)} object(s) under {url}")
+        records.extend(result.records)
+    return records
+
+
+def _write(step: str, url: str, records: list[Record]) -> None:
+    """Write the output partition and say where, how much, and what was cleaned up."""
+    result = write_partition(url, records)
+    for stale in result.removed:
+        log(step, f"removed stale object {stale}")
+    log(step, f"wrote {len(records)} records ({result.size} bytes) to {result.url}")
+
+
+def _map_step(step: str, contract: Contract, transform: Callable[[Record], Record]) -> None:
+    """Read, apply a per-record transform, write: the shape of clean and enrich."""
+    output = contract.require_output()
+    records = [transform(record) for record in _read_all(step, contract.require_inputs())]
+    _write(step, output, records)
+
+
+def extract(contract: Contract, options: Options) -> None:
+    """Generate the source's records for the interval's start date; declared inputs are ignored."""
+    output = contract.require_output()
+    start = contract.require_interval_start()
+    source = options.source or ""
+    log("extract", contract.describe())
+    if contract.input_urls:
+        log("extract", f"ignoring {len(contract.input_urls)} declared input(s): extract reads no inputs")
+    try:
+        records = rec.generate(source, start.date())
+    except ValueError as exc:
+        raise DataQualityError(str(exc)) from None
+    log("extract", f"generated {len(records)} records for source={source} date={start.date().isoformat()}")
+    _write("extract", output, records)
+
+
+def _reasons(invalid: Iterable[tuple[Record, list[str]]]) -> list[str]:
+    return [f"{record.get('id', '<no id>')}: {'; '.join(reasons)}" for record, reasons in invalid]
+
+
+def validate(contract: Contract, options: Options) -> None:
+    """Keep schema-valid records; fail without writing when too many are invalid.
+
+    Failing leaves any previous output untouched: a data-quality gate must not replace a good
+    partition with a partial one.
+    """
+    output = contract.require_output()
+    records = _read_all("validate", contract.require_inputs())
+    valid, invalid = rec.split_valid(records)
+    ratio = len(invalid) / len(records) if records else 0.0
+    log(
+        "validate",
+        f"{len(valid)} valid, {len(invalid)} invalid of {len(records)} records "
+        f"(invalid ratio {ratio:.4f}, max {options.max_invalid_ratio:g})",
+    )
+    reasons = _reasons(invalid)
+    for line in reasons[:MAX_REASONS_LOGGED]:
+        log("validate", f"invalid {line}")
+    if len(reasons) > MAX_REASONS_LOGGED:
+        log("validate", f"... and {len(reasons) - MAX_REASONS_LOGGED} more invalid records")
+    if ratio > options.max_invalid_ratio:
+        raise DataQualityError(
+            f"invalid ratio {ratio:.4f} ({len(invalid)}/{len(records)}) exceeds --max-invalid-ratio "
+            f"{options.max_invalid_ratio:g}; nothing written to {output}"
+        )
+    _write("validate", output, valid)
+
+
+def clean(contract: Contract, options: Options) -> None:
+    """Normalise country, email, currency and amount of validated records."""
+    _map_step("clean", contract, rec.clean)
+
+
+def enrich(contract: Contract, options: Options) -> None:
+    """Add region and amount_usd to cleaned records."""
+    _map_step("enrich", contract, rec.enrich)
+
+
+def publish(contract: Contract, options: Options) -> None:
+    """The final per-source dataset, sorted by id."""
+    output = contract.require_output()
+    records = rec.publish(_read_all("publish", contract.require_inputs()))
+    sources = sorted({str(record.get("source")) for record in records})
+    log("publish", f"publishing {len(records)} records of source(s) {', '.join(sources) or '-'}")
+    _write("publish", output, records)
+
+
+def summarize(contract: Contract, options: Options) -> None:
+    """Fan-in over many published datasets: counts and amount_usd totals per source and region."""
+    output = contract.require_output()
+    urls = contract.require_inputs()
+    log("summarize", f"summarizing {len(urls)} input partition(s)")
+    rows = rec.summarize(_read_all("summarize", urls))
+    groups = [row["group_by"] for row in rows]
+    log("summarize", f"{groups.count('source')} source row(s), {groups.count('region')} region row(s)")
+    _write("summarize", output, rows)
+
+
+STEPS: dict[str, Callable[[Contract, Options], None]] = {
+    "extract": extract,
+    "validate": validate,
+    "clean": clean,
+    "enrich": enrich,
+    "publish": publish,
+    "summarize": summarize,
+}

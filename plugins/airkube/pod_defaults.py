@@ -1,0 +1,77 @@
+"""What every airkube pod gets: a restricted security context, scratch space, labels for Datadog.
+
+These follow the Kubernetes "restricted" Pod Security Standard, so task pods run in a namespace
+that enforces it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from kubernetes.client import models as k8s
+
+# Task images run as this numeric user (images/pipeline/Dockerfile creates it); numeric, so the
+# kubelet can verify runAsNonRoot without reading /etc/passwd inside the image.
+TASK_UID = 10001
+SCRATCH_MOUNT = "/tmp"
+
+_RUNTIME_DEFAULT = k8s.V1SeccompProfile(type="RuntimeDefault")
+_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def pod_security_context() -> k8s.V1PodSecurityContext:
+    """Non-root user and group; fsGroup so the scratch volume is writable."""
+    return k8s.V1PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=TASK_UID,
+        run_as_group=TASK_UID,
+        fs_group=TASK_UID,
+        seccomp_profile=_RUNTIME_DEFAULT,
+    )
+
+
+def container_security_context() -> k8s.V1SecurityContext:
+    """No privilege escalation, no capabilities, nothing written outside the scratch volume."""
+    return k8s.V1SecurityContext(
+        allow_privilege_escalation=False,
+        capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        seccomp_profile=_RUNTIME_DEFAULT,
+    )
+
+
+def scratch_volume(size_limit: str) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+    """An emptyDir at /tmp: the root filesystem is read-only, and the data itself goes to object
+    storage, so scratch space lives and dies with the pod."""
+    volume = k8s.V1Volume(name="scratch", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit=size_limit))
+    return volume, k8s.V1VolumeMount(name="scratch", mount_path=SCRATCH_MOUNT)
+
+
+def is_label_value(value: str) -> bool:
+    """Whether Kubernetes accepts `value` as a label value (63 characters, alphanumeric ends)."""
+    return bool(_LABEL_VALUE.match(value))
+
+
+def team_labels(*, team: str, environment: str, service: str) -> dict[str, str]:
+    """Labels added beside KubernetesPodOperator's own (dag_id, task_id, run_id, try_number).
+
+    `tags.datadoghq.com/*` are Datadog's unified service tags: the agent tags every metric and log
+    line of the pod with env and service without further configuration.
+    """
+    return {
+        "app.kubernetes.io/part-of": "airkube",
+        "airkube.io/team": team,
+        "tags.datadoghq.com/env": environment,
+        "tags.datadoghq.com/service": service,
+    }
+
+
+def datadog_annotations(*, team: str, dag_id: str, task_id: str) -> dict[str, str]:
+    """`ad.datadoghq.com/tags`: tags the Datadog agent attaches to everything from the pod.
+
+    Unlike labels, annotation values may hold any characters, so the run id goes here unchanged.
+    """
+    tags = {"team": team, "dag_id": dag_id, "task_id": task_id, "run_id": "{{ run_id }}"}
+    return {"ad.datadoghq.com/tags": json.dumps(tags, sort_keys=True)}

@@ -1,0 +1,260 @@
+"""AirkubePodOperator: KubernetesPodOperator with the platform's defaults and parse-time checks.
+
+Pod handling, logs, retries and reattachment stay KubernetesPodOperator's (and Airflow's); this class
+only decides values, validates them while the DAG file is parsed, and, with AIRKUBE_RUNNER=local,
+runs the container's command as a local process instead of a pod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.cncf.kubernetes.backcompat.backwards_compat_converters import convert_env_vars
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
+from airflow.providers.cncf.kubernetes.secret import Secret
+from airflow.providers.cncf.kubernetes.utils.pod_manager import OnFinishAction
+from airflow.sdk.definitions._internal.contextmanager import DagContext, TaskGroupContext
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    DuplicateTaskIdFound,
+)
+
+from airkube import contract, pod_defaults, validation
+from airkube.errors import AirkubeDagError
+from airkube.local_runner import LocalProcessRunner, local_environment
+from airkube.settings import platform_settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.sdk.types import Operator
+
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY = timedelta(minutes=1)
+RETRY_BACKOFF_MULTIPLIER = 2.0
+MAX_RETRY_DELAY = timedelta(minutes=30)
+DEFAULT_EXECUTION_TIMEOUT = timedelta(hours=2)
+# A pod may wait for Cluster Autoscaler to add a node (2-5 minutes on EKS) before it is scheduled.
+SCHEDULE_TIMEOUT_SECONDS = 900
+STARTUP_TIMEOUT_SECONDS = 300
+
+
+def _task_ref(task_id: str, kwargs: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The DAG id and full task id (with its task group prefix) before BaseOperator sets them."""
+    dag = kwargs.get("dag") or DagContext.get_current()
+    group = kwargs.get("task_group") or (TaskGroupContext.get_current(dag) if dag else None)
+    return (dag.dag_id if dag else None), (group.child_id(task_id) if group else task_id)
+
+
+class AirkubePodOperator(KubernetesPodOperator):
+    """A containerized, idempotent step: one image, one command, the platform's defaults.
+
+    :param image: short name of a task image (``pipeline``); registry and tag come from the platform
+        settings (``AIRKUBE_IMAGE_REGISTRY``, ``AIRKUBE_IMAGE_TAG``).
+    :param command: the container's executable and fixed leading arguments, as a list.
+    :param arguments: further arguments (templated); a mapped task usually expands over these.
+    :param size: ``small``, ``medium`` or ``large`` (see ``airkube.SIZES``).
+    :param cpu: explicit CPU quantity (request and limit), replacing the size's.
+    :param memory: explicit memory quantity (request and limit), replacing the size's.
+    :param secrets: names of Kubernetes Secrets whose keys become environment variables.
+    :param env: extra environment variables (templated); ``AIRKUBE_*`` names are the platform's.
+    :param inputs: upstream tasks (or, with ``.partial()``, their task ids) whose output partitions
+        this task reads; they become upstream dependencies and ``AIRKUBE_INPUT_URLS``.
+    :param team: owning team, a pod label and Datadog tag; defaults to the task's owner.
+    :param retries: at least 2; retries back off exponentially up to 30 minutes.
+
+    Every other KubernetesPodOperator or BaseOperator argument passes through unchanged.
+    The task's output partition is ``AIRKUBE_DATA_URL/<dag_id>/<task_id>/<data_interval_start>``.
+    """
+
+    # Not templated on purpose: the checks below must see the literal values at parse time.
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        image: str,
+        command: Sequence[str],
+        arguments: Sequence[str] | None = None,
+        size: str = "small",
+        cpu: str | None = None,
+        memory: str | None = None,
+        secrets: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        inputs: Sequence[Operator | str] = (),
+        team: str | None = None,
+        retries: int = DEFAULT_RETRIES,
+        retry_delay: timedelta = DEFAULT_RETRY_DELAY,
+        retry_exponential_backoff: float = RETRY_BACKOFF_MULTIPLIER,
+        max_retry_delay: timedelta = MAX_RETRY_DELAY,
+        execution_timeout: timedelta | None = DEFAULT_EXECUTION_TIMEOUT,
+        on_finish_action: str = OnFinishAction.DELETE_SUCCEEDED_POD.value,
+        **kwargs: Any,
+    ) -> None:
+        dag_id, full_task_id = _task_ref(task_id, kwargs)
+        settings = platform_settings()
+        try:
+            spec = _pod_spec(image, command, arguments, size, cpu, memory, secrets, env, retries, settings)
+            input_ids = [item if isinstance(item, str) else item.task_id for item in inputs]
+        except validation.FieldError as err:
+            raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
+        except AttributeError as err:
+            raise AirkubeDagError(dag_id, full_task_id, "inputs", f"{inputs!r} are not tasks") from err
+        try:
+            super().__init__(
+                task_id=task_id,
+                retries=retries,
+                retry_delay=retry_delay,
+                retry_exponential_backoff=retry_exponential_backoff,
+                max_retry_delay=max_retry_delay,
+                execution_timeout=execution_timeout,
+                on_finish_action=on_finish_action,
+                namespace=settings.namespace,
+                service_account_name=settings.service_account,
+                image_pull_policy="IfNotPresent",
+                schedule_timeout_seconds=SCHEDULE_TIMEOUT_SECONDS,
+                startup_timeout_seconds=STARTUP_TIMEOUT_SECONDS,
+                log_events_on_failure=True,
+                **spec,
+                **kwargs,
+            )
+        except DuplicateTaskIdFound as err:
+            raise AirkubeDagError(dag_id, full_task_id, "task_id", "is already used in this DAG") from err
+        try:
+            self.team = validation.check_team(team if team is not None else self.owner)
+        except validation.FieldError as err:
+            raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
+        self.data_url = settings.data_url
+        self.runner = settings.runner
+        self.secret_names = list(secrets)
+        self.env_vars = {
+            **contract.contract_env(
+                data_url=settings.data_url,
+                dag_id=self.dag_id,
+                task_id=self.task_id,
+                input_urls=[contract.partition_url(settings.data_url, self.dag_id, i) for i in input_ids],
+            ),
+            **spec["env_vars"],
+        }
+        self.labels.update(
+            pod_defaults.team_labels(
+                team=self.team, environment=settings.environment, service=make_safe_label_value(self.dag_id)
+            )
+        )
+        self.annotations.update(
+            pod_defaults.datadog_annotations(team=self.team, dag_id=self.dag_id, task_id=self.task_id)
+        )
+        upstream = [item for item in inputs if not isinstance(item, str)]
+        if upstream:
+            self.set_upstream(upstream)
+        self._local_runner: LocalProcessRunner | None = None
+
+    @classmethod
+    def partial(cls, **kwargs: Any):  # type: ignore[override]
+        """Dynamic task mapping: run the same parse-time checks on the values given to partial()."""
+        dag_id, full_task_id = _task_ref(kwargs.get("task_id", "<unnamed>"), kwargs)
+        settings = platform_settings()
+        checks = {
+            "image": lambda v: validation.check_image(
+                v, registry=settings.image_registry, tag=settings.image_tag
+            ),
+            "command": validation.check_command,
+            "arguments": validation.check_arguments,
+            "size": lambda v: validation.check_size(v, kwargs.get("cpu"), kwargs.get("memory")),
+            "retries": validation.check_retries,
+            "team": validation.check_team,
+            "secrets": validation.check_secrets,
+            "env": validation.check_env,
+        }
+        try:
+            for field, check in checks.items():
+                if field in kwargs and not _is_mapped_value(kwargs[field]):
+                    check(kwargs[field])
+            if "size" not in kwargs and ("cpu" in kwargs or "memory" in kwargs):
+                validation.check_size("small", kwargs.get("cpu"), kwargs.get("memory"))
+        except validation.FieldError as err:
+            raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
+        if any(not isinstance(item, str) for item in kwargs.get("inputs", ())):
+            raise AirkubeDagError(
+                dag_id,
+                full_task_id,
+                "inputs",
+                "with .partial() give upstream task ids (strings) and set the dependency "
+                "(TaskTemplate.map does both)",
+            )
+        return super().partial(**kwargs)
+
+    @property
+    def output_url(self) -> str:
+        """This task's output partition (templated), for documentation and for downstream tasks."""
+        return contract.partition_url(self.data_url, self.dag_id, self.task_id)
+
+    def execute(self, context: Context) -> Any:
+        if context.get("data_interval_start") is None:
+            # Without an interval there is no partition key; writing to ".../None" would lose data.
+            raise AirflowFailException(
+                f"DAG '{self.dag_id}', task '{self.task_id}': this run has no data interval; trigger it "
+                "with a logical date so the task knows which partition to write"
+            )
+        if self.runner == "local":
+            return self._execute_locally()
+        return super().execute(context)
+
+    def _execute_locally(self) -> None:
+        if self.secret_names:
+            self.log.warning(
+                "Local runner: Kubernetes Secrets %s are not injected; export their keys yourself",
+                self.secret_names,
+            )
+        env = {var.name: var.value or "" for var in convert_env_vars(self.env_vars)}
+        self._local_runner = LocalProcessRunner()
+        exit_code, last_line = self._local_runner.run([*self.cmds, *self.arguments], local_environment(env))
+        if exit_code in self.skip_on_exit_code:
+            raise AirflowSkipException(f"Command exited with {exit_code}, which skips this task")
+        if exit_code != 0:
+            raise AirflowException(f"Command {self.cmds[0]!r} exited with {exit_code}: {last_line}")
+
+    def on_kill(self) -> None:
+        if self.runner == "local":
+            if self._local_runner is not None:
+                self._local_runner.kill()
+            return
+        super().on_kill()
+
+
+def _is_mapped_value(value: Any) -> bool:
+    """XComArgs and other lazy values are checked when the mapped task is unmapped, at run time."""
+    return not isinstance(value, str | int | float | Mapping | Sequence | type(None))
+
+
+def _pod_spec(
+    image: Any,
+    command: Any,
+    arguments: Any,
+    size: Any,
+    cpu: Any,
+    memory: Any,
+    secrets: Any,
+    env: Any,
+    retries: Any,
+    settings: Any,
+) -> dict[str, Any]:
+    """The KubernetesPodOperator arguments airkube decides, each value checked first."""
+    validation.check_retries(retries)
+    chosen_size, resources = validation.check_size(size, cpu, memory)
+    volume, mount = pod_defaults.scratch_volume(chosen_size.scratch)
+    return {
+        "image": validation.check_image(image, registry=settings.image_registry, tag=settings.image_tag),
+        "cmds": validation.check_command(command),
+        "arguments": validation.check_arguments(arguments),
+        "container_resources": resources,
+        "secrets": [Secret("env", None, name) for name in validation.check_secrets(secrets)],
+        "env_vars": validation.check_env(env),
+        "volumes": [volume],
+        "volume_mounts": [mount],
+        "security_context": pod_defaults.pod_security_context(),
+        "container_security_context": pod_defaults.container_security_context(),
+    }

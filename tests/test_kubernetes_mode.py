@@ -1,0 +1,76 @@
+"""Kubernetes mode (the default) driven through Airflow's real task runner (`dag.test()`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import kubernetes_validate
+import pendulum
+import pytest
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.sdk import DAG
+from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import ApiClient
+
+from airkube import AirkubePodOperator
+from dag_runs import run_dag_source
+
+MAPPED_DAG = """
+    import pendulum
+    from airflow.sdk import DAG
+    from airkube import TaskTemplate
+
+    tpl = TaskTemplate(image="pipeline", command=["airkube-pipeline"], operator_kwargs={"owner": "data-eng"})
+    with DAG("k8s_mapped", schedule="@daily", start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
+        sources = [["extract", "--source", s] for s in ("a", "b", "c")]
+        mapped = tpl.map("extract", expand={"arguments": sources})
+        tpl.task("summarize", arguments=["summarize"], inputs=[mapped])
+"""
+
+
+@pytest.fixture
+def pods_instead_of_cluster(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """The Kubernetes API cannot run here. KubernetesPodOperator.execute is replaced by a stand-in
+    that does what execute does first -- build the pod from the real run context -- and records the
+    manifest instead of sending it to a cluster."""
+    manifests: list[dict] = []
+
+    def build_and_record(self: KubernetesPodOperator, context) -> None:
+        pod = self.build_pod_request_obj(context, dry_run=True)
+        manifest = ApiClient().sanitize_for_serialization(pod)
+        manifest.update(apiVersion="v1", kind="Pod")
+        manifests.append(manifest)
+
+    monkeypatch.setattr(KubernetesPodOperator, "execute", build_and_record)
+    return manifests
+
+
+def test_each_mapped_instance_gets_its_own_valid_pod_and_partition(
+    runner_mode, airflow_db: Path, pods_instead_of_cluster: list[dict]
+):
+    runner_mode("kubernetes")
+    result = run_dag_source(airflow_db / "dags", MAPPED_DAG)
+    assert result.state == "success"
+    assert set(result.task_states.values()) == {"success"}
+    assert len(pods_instead_of_cluster) == 4
+    outputs, arguments = set(), []
+    for manifest in pods_instead_of_cluster:
+        kubernetes_validate.validate(manifest, "1.33", strict=True)
+        (container,) = manifest["spec"]["containers"]
+        env = {item["name"]: item["value"] for item in container["env"]}
+        outputs.add(env["AIRKUBE_OUTPUT_URL"])
+        arguments.append(container["args"])
+    base = f"{os.environ['AIRKUBE_DATA_URL']}/k8s_mapped/extract/20261122T000000"
+    assert {f"{base}/map_index={i}" for i in range(3)} <= outputs
+    assert ["extract", "--source", "b"] in arguments
+    mapped_labels = {m["metadata"]["labels"].get("map_index") for m in pods_instead_of_cluster}
+    assert mapped_labels == {"0", "1", "2", None}
+
+
+def test_a_run_without_data_interval_fails_before_any_pod_exists(pods_instead_of_cluster):
+    with DAG("no_interval", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+        task = AirkubePodOperator(task_id="step", image="pipeline", command=["airkube-pipeline"])
+    with pytest.raises(AirflowFailException, match="DAG 'no_interval', task 'step': this run has no data"):
+        task.execute({"data_interval_start": None})
+    assert pods_instead_of_cluster == []

@@ -1,0 +1,114 @@
+"""Bad task definitions fail at DAG parse time, naming the DAG, the task and the field."""
+
+from __future__ import annotations
+
+import pendulum
+import pytest
+from airflow.sdk import DAG, TaskGroup
+
+from airkube import AirkubeDagError, AirkubePodOperator, TaskTemplate
+
+GOOD = {"image": "pipeline", "command": ["airkube-pipeline"]}
+
+
+def _dag(dag_id: str, **kwargs) -> DAG:
+    return DAG(dag_id, schedule=None, start_date=pendulum.datetime(2026, 1, 1), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("field", "overrides", "message"),
+    [
+        ("size", {"size": "huge"}, "unknown size 'huge'; choose one of small, medium, large"),
+        ("cpu", {"cpu": "two"}, "'two' is not a Kubernetes quantity"),
+        ("cpu", {"cpu": "-1"}, "must be greater than zero"),
+        ("memory", {"memory": "512MB"}, "'512MB' is not a Kubernetes quantity"),
+        ("memory", {"memory": "512m"}, "millibytes"),
+        ("memory", {"memory": 0}, "must be greater than zero"),
+        ("image", {"image": "Pipeline"}, "is not an image name"),
+        ("image", {"image": "pipe line"}, "is not an image name"),
+        ("image", {"image": ""}, "is not an image name"),
+        ("command", {"command": []}, "is empty"),
+        ("command", {"command": "airkube-pipeline extract"}, "is a string"),
+        ("command", {"command": ["airkube-pipeline", ""]}, "empty or non-string part"),
+        ("arguments", {"arguments": "extract"}, "is not a list of strings"),
+        ("retries", {"retries": 1}, "below the platform minimum of 2"),
+        ("retries", {"retries": None}, "below the platform minimum of 2"),
+        ("team", {"team": "Data Eng!"}, "cannot be a Kubernetes label value"),
+        ("secrets", {"secrets": ["Bad_Name"]}, "is not a Kubernetes Secret name"),
+        ("secrets", {"secrets": "pipeline-db"}, "is not a list"),
+        ("env", {"env": {"AIRKUBE_OUTPUT_URL": "elsewhere"}}, "set by the platform"),
+        ("env", {"env": {"1BAD": "x"}}, "not a valid environment variable name"),
+        ("env", {"env": {"RETRIES": 3}}, "is not a string"),
+        ("inputs", {"inputs": [42]}, "are not tasks"),
+    ],
+)
+def test_bad_field_raises_naming_dag_task_and_field(field, overrides, message):
+    with _dag("bad_input_dag"), TaskGroup("group"), pytest.raises(AirkubeDagError) as caught:
+        AirkubePodOperator(task_id="step", **{**GOOD, **overrides})
+    error = caught.value
+    assert (error.dag_id, error.task_id, error.field) == ("bad_input_dag", "group.step", field)
+    assert str(error).startswith(f"DAG 'bad_input_dag', task 'group.step', field '{field}': ")
+    assert message in str(error)
+
+
+def test_duplicate_task_id_names_the_dag_and_the_task():
+    template = TaskTemplate(**GOOD)
+    with _dag("dup_dag"), pytest.raises(AirkubeDagError) as caught:
+        template.task("extract")
+        template.task("extract")
+    assert (caught.value.dag_id, caught.value.task_id, caught.value.field) == (
+        "dup_dag",
+        "extract",
+        "task_id",
+    )
+
+
+def test_retries_below_minimum_from_default_args_is_refused():
+    with _dag("low_retries", default_args={"retries": 1}), pytest.raises(AirkubeDagError) as caught:
+        AirkubePodOperator(task_id="step", **GOOD)
+    assert caught.value.field == "retries"
+
+
+def test_team_defaults_to_owner_and_a_bad_owner_is_named():
+    with _dag("owner_team", default_args={"owner": "not a label"}), pytest.raises(AirkubeDagError) as caught:
+        AirkubePodOperator(task_id="step", **GOOD)
+    assert caught.value.field == "team"
+
+
+@pytest.mark.parametrize(
+    ("field", "overrides"),
+    [
+        ("size", {"size": "xl"}),
+        ("cpu", {"cpu": "lots"}),
+        ("image", {"image": "UPPER"}),
+        ("command", {"command": []}),
+        ("retries", {"retries": 0}),
+    ],
+)
+def test_partial_for_dynamic_mapping_runs_the_same_checks(field, overrides):
+    with _dag("mapped_dag"), pytest.raises(AirkubeDagError) as caught:
+        AirkubePodOperator.partial(task_id="mapped", **{**GOOD, **overrides}).expand(arguments=[["a"], ["b"]])
+    assert (caught.value.dag_id, caught.value.task_id, caught.value.field) == ("mapped_dag", "mapped", field)
+
+
+def test_partial_refuses_task_objects_as_inputs_because_they_cannot_be_serialized():
+    with _dag("mapped_inputs"):
+        upstream = AirkubePodOperator(task_id="up", **GOOD)
+        with pytest.raises(AirkubeDagError) as caught:
+            AirkubePodOperator.partial(task_id="mapped", inputs=[upstream], **GOOD)
+    assert caught.value.field == "inputs"
+
+
+def test_bad_platform_setting_is_refused_with_the_variable_name(monkeypatch, runner_mode):
+    monkeypatch.setenv("AIRKUBE_DATA_URL", "/no/scheme")
+    with pytest.raises(ValueError, match="AIRKUBE_DATA_URL='/no/scheme' must be a URL"):
+        runner_mode("kubernetes")
+        with _dag("settings_dag"):
+            AirkubePodOperator(task_id="step", **GOOD)
+
+
+def test_unknown_runner_is_refused(runner_mode):
+    with pytest.raises(ValueError, match="AIRKUBE_RUNNER='docker' is not one of kubernetes, local"):
+        runner_mode("docker")
+        with _dag("runner_dag"):
+            AirkubePodOperator(task_id="step", **GOOD)
