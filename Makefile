@@ -9,10 +9,10 @@ BIN := $(VENV)/bin
 # pip's config on some machines names local indexes that do not exist; their warnings are noise.
 PIP_QUIET := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
-.PHONY: help venv test lint pytest bench lock clean-venv
+.PHONY: help venv dev stop clean demo airflow status test lint pytest bench lock clean-venv
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: constraints.txt pyproject.toml images/pipeline/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,24 @@ $(BIN)/.installed: constraints.txt pyproject.toml images/pipeline/pyproject.toml
 	touch $@
 
 venv: $(BIN)/.installed ## create .venv from the lock (constraints.txt)
+
+dev: venv ## start Airflow, PostgreSQL and PgBouncer locally (safe to run twice)
+	$(BIN)/python -m airkube_dev up
+
+stop: ## stop exactly what `make dev` started
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m airkube_dev down; fi
+
+clean: ## stop, then delete the local state (.local/dev: metadata database, logs, outputs)
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m airkube_dev clean; else rm -rf .local/dev; fi
+
+demo: venv ## one full run of high_priorities through the scheduler (DATE=YYYY-MM-DD, default yesterday)
+	$(BIN)/python -m airkube_dev demo $(if $(DATE),--date $(DATE))
+
+airflow: venv ## the airflow CLI against the local platform, e.g. make airflow ARGS="dags list"
+	$(BIN)/python -m airkube_dev airflow $(ARGS)
+
+status: venv ## the local platform's components and health
+	$(BIN)/python -m airkube_dev status
 
 lint: venv ## ruff: lint and format check
 	$(BIN)/ruff check .
@@ -31,11 +49,15 @@ pytest: venv
 
 test: lint pytest ## lint, then every test
 
-bench: venv ## benchmarks, side by side, printed as ratios
+bench: venv ## benchmarks, side by side, printed as ratios (about 20 minutes)
 	$(BIN)/python bench/parse_time.py
+	$(BIN)/python bench/platform_run.py
 
 lock: ## re-resolve dependencies into constraints.txt (needs network access to PyPI)
 	bash scripts/lock.sh $(PIP_QUIET)
 
 clean-venv: ## remove the virtualenv
 	rm -rf $(VENV)
+
+# Cluster targets (render, diff, deploy, images, push): need helm, kubectl, docker and AWS access.
+include helm/helm.mk

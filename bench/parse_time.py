@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import runpy
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 AIRKUBE_DAG = REPO / "dags" / "high_priorities.py"
 BARE_DAG = REPO / "bench" / "dags" / "high_priorities_bare.py"
+sys.path.insert(0, str(BARE_DAG.parent))  # the twin DAGs import nightly_shape, as Airflow would
 GOAL = 1.10
 
 
@@ -36,7 +38,10 @@ def warm_seconds(path: Path) -> float:
 
 def cold_seconds(path: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(path)!r})"], check=True)
+    code = f"import runpy; runpy.run_path({str(path)!r})"
+    # The same PYTHONPATH for both sides: Airflow puts the dags folder on sys.path the same way.
+    env = {**os.environ, "PYTHONPATH": str(BARE_DAG.parent)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
     return time.perf_counter() - started
 
 

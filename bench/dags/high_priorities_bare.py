@@ -7,34 +7,17 @@ the two parse times differ only by what airkube adds.
 
 from __future__ import annotations
 
-import ast
+import functools
 import json
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
+from airflow.sdk import DAG, CronDataIntervalTimetable
 from kubernetes.client import models as k8s
+from nightly_shape import build_source_chains
 
-
-def _literals_of_the_airkube_dag(*names: str) -> list:
-    """SOURCES and STEPS as dags/high_priorities.py defines them (read, not imported: importing it
-    would build the airkube DAG inside this benchmark's measurement). Costs about 0.3 ms, 0.2% of the
-    baseline's parse time, which the baseline is charged with."""
-    tree = ast.parse((Path(__file__).resolve().parents[2] / "dags" / "high_priorities.py").read_text())
-    found = {
-        target.id: ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for target in node.targets
-        if isinstance(target, ast.Name) and target.id in names
-    }
-    return [found[name] for name in names]
-
-
-SOURCES, STEPS = _literals_of_the_airkube_dag("SOURCES", "STEPS")
 DAG_ID = "high_priorities_bare"
 REGISTRY = os.environ.get("AIRKUBE_IMAGE_REGISTRY", "localhost:5000/airkube")
 TAG = os.environ.get("AIRKUBE_IMAGE_TAG", "0.1.0")
@@ -115,18 +98,7 @@ with DAG(
     tags=["benchmark"],
     default_args={"owner": "data-eng"},
 ) as dag:
-    published = []
-    for source in SOURCES:
-        with TaskGroup(group_id=source):
-            previous = None
-            for step in STEPS:
-                arguments = [step, "--source", source] if step == "extract" else [step]
-                inputs = [f"{source}.{previous.task_id.split('.')[-1]}"] if previous else []
-                task = bare_task(step, f"{source}.{step}", arguments, inputs, "512Mi", ("250m", "500m"))
-                if previous:
-                    previous >> task
-                previous = task
-            published.append(previous)
+    published = build_source_chains(functools.partial(bare_task, memory="512Mi", cpu=("250m", "500m")))
     summary = bare_task(
         "summarize", "summarize", ["summarize"], [t.task_id for t in published], "2Gi", ("1", "2")
     )

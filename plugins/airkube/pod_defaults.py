@@ -11,18 +11,21 @@ import re
 
 from kubernetes.client import models as k8s
 
+from airkube.k8s_models import build
+
 # Task images run as this numeric user (images/pipeline/Dockerfile creates it); numeric, so the
 # kubelet can verify runAsNonRoot without reading /etc/passwd inside the image.
 TASK_UID = 10001
 SCRATCH_MOUNT = "/tmp"
 
-_RUNTIME_DEFAULT = k8s.V1SeccompProfile(type="RuntimeDefault")
+_RUNTIME_DEFAULT = build(k8s.V1SeccompProfile, type="RuntimeDefault")
 _LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 def pod_security_context() -> k8s.V1PodSecurityContext:
     """Non-root user and group; fsGroup so the scratch volume is writable."""
-    return k8s.V1PodSecurityContext(
+    return build(
+        k8s.V1PodSecurityContext,
         run_as_non_root=True,
         run_as_user=TASK_UID,
         run_as_group=TASK_UID,
@@ -33,9 +36,10 @@ def pod_security_context() -> k8s.V1PodSecurityContext:
 
 def container_security_context() -> k8s.V1SecurityContext:
     """No privilege escalation, no capabilities, nothing written outside the scratch volume."""
-    return k8s.V1SecurityContext(
+    return build(
+        k8s.V1SecurityContext,
         allow_privilege_escalation=False,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        capabilities=build(k8s.V1Capabilities, drop=["ALL"]),
         read_only_root_filesystem=True,
         run_as_non_root=True,
         seccomp_profile=_RUNTIME_DEFAULT,
@@ -45,8 +49,10 @@ def container_security_context() -> k8s.V1SecurityContext:
 def scratch_volume(size_limit: str) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
     """An emptyDir at /tmp: the root filesystem is read-only, and the data itself goes to object
     storage, so scratch space lives and dies with the pod."""
-    volume = k8s.V1Volume(name="scratch", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit=size_limit))
-    return volume, k8s.V1VolumeMount(name="scratch", mount_path=SCRATCH_MOUNT)
+    volume = build(
+        k8s.V1Volume, name="scratch", empty_dir=build(k8s.V1EmptyDirVolumeSource, size_limit=size_limit)
+    )
+    return volume, build(k8s.V1VolumeMount, name="scratch", mount_path=SCRATCH_MOUNT)
 
 
 def is_label_value(value: str) -> bool:

@@ -13,6 +13,8 @@ from decimal import Decimal
 from kubernetes.client import models as k8s
 from kubernetes.utils.quantity import parse_quantity
 
+from airkube.k8s_models import build
+
 
 @dataclass(frozen=True)
 class Size:
@@ -58,7 +60,8 @@ def check_quantity(value: object, *, kind: str) -> Decimal:
 
 def resource_requirements(size: Size) -> k8s.V1ResourceRequirements:
     """The container resources of a size."""
-    return k8s.V1ResourceRequirements(
+    return build(
+        k8s.V1ResourceRequirements,
         requests={"cpu": size.cpu_request, "memory": size.memory},
         limits={"cpu": size.cpu_limit, "memory": size.memory},
     )

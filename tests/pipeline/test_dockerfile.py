@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from dockerfiles import instructions as dockerfile_instructions
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "images" / "pipeline" / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / "images" / "pipeline" / "Dockerfile.dockerignore"
@@ -16,14 +18,8 @@ HADOLINT = Path(sys.executable).parent / "hadolint"
 
 
 def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs with continuation lines joined and comments dropped."""
-    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
-    pairs = []
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            keyword, _, rest = line.strip().partition(" ")
-            pairs.append((keyword.upper(), rest.strip()))
-    return pairs
+    """This Dockerfile's instructions."""
+    return dockerfile_instructions(DOCKERFILE.read_text())
 
 
 def test_hadolint_reports_nothing() -> None:

@@ -1,0 +1,122 @@
+"""A small client of Airflow 3's REST API (/api/v2), as the UI and scripts use it."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pendulum
+
+from airkube_dev.errors import PlatformError
+
+FINISHED = {"success", "failed"}
+PAGE = 100  # the API's maximum page size by default
+
+
+@dataclass
+class RunProgress:
+    state: str
+    task_states: Counter[str]
+    total: int
+
+
+class AirflowApi:
+    """Authenticated with a JWT from the simple auth manager's /auth/token, as the UI does."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base_url = base_url
+        token = httpx.post(
+            f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30
+        )
+        if token.status_code != 201:
+            raise PlatformError(f"login to {base_url} failed: HTTP {token.status_code} {token.text[:200]}")
+        self.client = httpx.Client(
+            base_url=f"{base_url}/api/v2",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=30,
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise PlatformError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180.0) -> None:
+        """Until the dag-processor has parsed `dag_id` (a new file takes one refresh interval)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = self.client.get(f"/dags/{dag_id}")
+            if response.status_code == 200:
+                return
+            time.sleep(2)
+        raise PlatformError(
+            f"DAG {dag_id} did not appear within {timeout:.0f}s; check logs/dag-processor.log"
+        )
+
+    def import_errors(self) -> list[dict]:
+        return self._call("GET", "/importErrors")["import_errors"]
+
+    def trigger(self, dag_id: str, interval_start: pendulum.DateTime, interval_end: pendulum.DateTime) -> str:
+        """A manual run for exactly [interval_start, interval_end); returns its run id."""
+        stamp = pendulum.now("UTC").format("YYYYMMDDTHHmmss")
+        run = self._call(
+            "POST",
+            f"/dags/{dag_id}/dagRuns",
+            json={
+                "dag_run_id": f"manual__{interval_start.isoformat()}__{stamp}",
+                "logical_date": interval_start.isoformat(),
+                "data_interval_start": interval_start.isoformat(),
+                "data_interval_end": interval_end.isoformat(),
+            },
+        )
+        return run["dag_run_id"]
+
+    def progress(self, dag_id: str, run_id: str) -> RunProgress:
+        run = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+        instances = self.task_instances(dag_id, run_id)
+        states = Counter(ti["state"] or "none" for ti in instances)
+        return RunProgress(state=run["state"], task_states=states, total=len(instances))
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        """Every task instance of a run (the API pages at most 100 at a time)."""
+        instances: list[dict] = []
+        while True:
+            page = self._call(
+                "GET",
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                params={"limit": PAGE, "offset": len(instances)},
+            )
+            instances.extend(page["task_instances"])
+            if len(instances) >= page["total_entries"] or not page["task_instances"]:
+                return instances
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float, on_progress=None) -> RunProgress:
+        deadline = time.monotonic() + timeout
+        while True:
+            progress = self.progress(dag_id, run_id)
+            if on_progress:
+                on_progress(progress)
+            if progress.state in FINISHED:
+                return progress
+            if time.monotonic() > deadline:
+                raise PlatformError(f"run {run_id} of {dag_id} still {progress.state} after {timeout:.0f}s")
+            time.sleep(3)
+
+    def clear_run(self, dag_id: str, run_id: str) -> None:
+        """Clear every task of a finished run, so the scheduler runs it again (the UI's Clear)."""
+        self._call("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False})
+
+    def backfill(self, dag_id: str, from_date: pendulum.DateTime, to_date: pendulum.DateTime) -> int:
+        backfill = self._call(
+            "POST",
+            "/backfills",
+            json={"dag_id": dag_id, "from_date": from_date.isoformat(), "to_date": to_date.isoformat()},
+        )
+        return backfill["id"]
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
