@@ -61,3 +61,5 @@ clean-venv: ## remove the virtualenv
 
 # Cluster targets (render, diff, deploy, images, push): need helm, kubectl, docker and AWS access.
 include helm/helm.mk
+# AWS targets (tf-plan, tf-apply, tf-destroy): need terraform and AWS credentials.
+include terraform/terraform.mk

@@ -9,13 +9,17 @@ of importing them again for every task (about 0.85 s of CPU each; see bench/plat
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from airflow.plugins_manager import AirflowPlugin
 
 import airkube
+from airkube.alerts import metrics, streaks
 
 
 class AirkubePlugin(AirflowPlugin):
-    """The platform's plugin; alerting listeners attach here."""
+    """The platform's plugin: per-task DogStatsD metrics, failure streaks and recoveries."""
 
     name = "airkube"
     version = airkube.__version__
+    listeners: ClassVar[list] = [metrics, streaks]

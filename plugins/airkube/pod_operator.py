@@ -25,6 +25,7 @@ from airflow.sdk.exceptions import (
 )
 
 from airkube import contract, pod_defaults, validation
+from airkube.alerts.failure import TaskFailureNotifier
 from airkube.errors import AirkubeDagError
 from airkube.local_runner import LocalProcessRunner, local_environment
 from airkube.settings import platform_settings
@@ -66,6 +67,9 @@ class AirkubePodOperator(KubernetesPodOperator):
         this task reads; they become upstream dependencies and ``AIRKUBE_INPUT_URLS``.
     :param team: owning team, a pod label and Datadog tag; defaults to the task's owner.
     :param retries: at least 2; retries back off exponentially up to 30 minutes.
+    :param alert_slack_conn_id: the owners' Slack webhook connection for this task's final failure;
+        defaults to the platform's (AIRKUBE_ALERT_SLACK_CONN_ID). Failures also go to Datadog.
+    :param on_failure_callback: the author's own callbacks run first, then airkube's notifier.
 
     Every other KubernetesPodOperator or BaseOperator argument passes through unchanged.
     The task's output partition is ``AIRKUBE_DATA_URL/<dag_id>/<task_id>/<data_interval_start>``.
@@ -92,6 +96,8 @@ class AirkubePodOperator(KubernetesPodOperator):
         max_retry_delay: timedelta = MAX_RETRY_DELAY,
         execution_timeout: timedelta | None = DEFAULT_EXECUTION_TIMEOUT,
         on_finish_action: str = OnFinishAction.DELETE_SUCCEEDED_POD.value,
+        on_failure_callback: Any = None,
+        alert_slack_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         dag_id, full_task_id = _task_ref(task_id, kwargs)
@@ -112,6 +118,10 @@ class AirkubePodOperator(KubernetesPodOperator):
                 max_retry_delay=max_retry_delay,
                 execution_timeout=execution_timeout,
                 on_finish_action=on_finish_action,
+                on_failure_callback=[
+                    *_as_list(on_failure_callback),
+                    TaskFailureNotifier(alert_slack_conn_id),
+                ],
                 namespace=settings.namespace,
                 service_account_name=settings.service_account,
                 image_pull_policy="IfNotPresent",
@@ -223,6 +233,12 @@ class AirkubePodOperator(KubernetesPodOperator):
                 self._local_runner.kill()
             return
         super().on_kill()
+
+
+def _as_list(callbacks: Any) -> list:
+    if callbacks is None:
+        return []
+    return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
 
 
 def _is_mapped_value(value: Any) -> bool:

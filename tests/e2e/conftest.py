@@ -3,6 +3,7 @@ components on free ports, started once for the module that asks for it and stopp
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import textwrap
@@ -17,6 +18,7 @@ from airkube_dev.platform import Platform
 from airkube_dev.processes import free_port
 from e2e_support import RunningPlatform
 from paths import REPO
+from receivers import HttpReceiver, StatsdReceiver
 
 FAILING_DAG = """
     from datetime import timedelta
@@ -47,6 +49,56 @@ FAILING_DAG = """
 """
 
 
+ALERT_DAGS = {
+    "e2e_flaky.py": """
+        from datetime import timedelta
+
+        import pendulum
+        from airflow.sdk import DAG, CronDataIntervalTimetable
+
+        from airkube import TaskTemplate, alert_params
+
+        quick = {"retry_delay": timedelta(seconds=1), "retry_exponential_backoff": 0}
+        shell = TaskTemplate(image="pipeline", command=["sh", "-c"], operator_kwargs=quick)
+
+        with DAG(
+            dag_id="e2e_flaky",
+            description="Fails while the test's flag file says so: failure streaks and recovery.",
+            schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+            start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+            catchup=False,
+            max_active_runs=1,
+            tags=["test"],
+            default_args={"owner": "data-eng", "retries": 2},
+            params=alert_params(escalate_after=2),  # the platform default is 3: proves the DAG's own wins
+        ):
+            shell.task("maybe_fail", arguments=["exit $(cat FLAG_FILE)"])
+    """,
+    "e2e_slow.py": """
+        from datetime import timedelta
+
+        import pendulum
+        from airflow.sdk import DAG, CronDataIntervalTimetable
+
+        from airkube import TaskTemplate, overrun_deadline
+
+        shell = TaskTemplate(image="pipeline", command=["sh", "-c"])
+
+        with DAG(
+            dag_id="e2e_slow",
+            description="Expected to take 4 s, takes 20 s: one overrun alert while it runs.",
+            schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+            start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+            catchup=False,
+            tags=["test"],
+            default_args={"owner": "data-eng"},
+            deadline=overrun_deadline(timedelta(seconds=4)),
+        ):
+            shell.task("slow", arguments=["sleep 20"])
+    """,
+}
+
+
 @pytest.fixture(scope="module")
 def running_platform() -> Iterator[RunningPlatform]:
     root = Path(tempfile.mkdtemp(prefix="airkube-e2e-"))
@@ -56,10 +108,33 @@ def running_platform() -> Iterator[RunningPlatform]:
     for dag_file in (REPO / "dags").glob("*.py"):
         shutil.copy(dag_file, dags / dag_file.name)
     (dags / "e2e_failing.py").write_text(textwrap.dedent(FAILING_DAG))
-    platform = Platform(Layout(root / "state"), dags_folder=dags)
+    flag = root / "exit_code"
+    flag.write_text("0")
+    for name, source in ALERT_DAGS.items():
+        (dags / name).write_text(textwrap.dedent(source).replace("FLAG_FILE", str(flag)))
+    slack, datadog, statsd = HttpReceiver().__enter__(), HttpReceiver().__enter__(), StatsdReceiver()
+    platform = Platform(Layout(root / "state"), dags_folder=dags, extra_env=alert_env(slack, datadog, statsd))
     try:
         platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))
-        yield RunningPlatform(platform, AirflowApi(platform.api_url(), *platform.login()))
+        api = AirflowApi(platform.api_url(), *platform.login())
+        yield RunningPlatform(platform, api, slack=slack, datadog=datadog, statsd=statsd, flag=flag)
     finally:
         platform.down()
+        slack.__exit__()
+        datadog.__exit__()
+        statsd.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def alert_env(slack: HttpReceiver, datadog: HttpReceiver, statsd: StatsdReceiver) -> dict[str, str]:
+    """Airflow connections and variables pointing every alert at the test's receivers."""
+    datadog_extra = {"api_key": "k3y", "app_key": "app", "api_host": f"http://127.0.0.1:{datadog.port}"}
+    return {
+        "AIRFLOW_CONN_SLACK_ALERTS": json.dumps(
+            {"conn_type": "slackwebhook", "password": f"http://127.0.0.1:{slack.port}/services/T0/B0/secret"}
+        ),
+        "AIRFLOW_CONN_DATADOG_DEFAULT": json.dumps({"conn_type": "datadog", "extra": datadog_extra}),
+        "DD_AGENT_HOST": "127.0.0.1",
+        "DD_DOGSTATSD_PORT": str(statsd.port),
+        "AIRKUBE_ALERT_TIMEOUT_SECONDS": "2",
+    }

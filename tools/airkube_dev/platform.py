@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from airkube_dev import components, processes
@@ -34,6 +34,8 @@ class Platform:
     parallelism: int = DEFAULT_PARALLELISM
     via_pgbouncer: bool = True
     """False connects Airflow straight to PostgreSQL: only for the connection benchmark."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More variables for every component (e.g. AIRFLOW_CONN_* of alert receivers in the tests)."""
 
     def state(self) -> State:
         state = State.load(self.layout)
@@ -49,7 +51,7 @@ class Platform:
         user = ServiceUser.for_current_process()
         conn = (PgBouncer if self.via_pgbouncer else Postgres)(self.layout, state, user)
         url = conn.url() if self.via_pgbouncer else conn.direct_url()
-        return airflow_env(
+        env = airflow_env(
             self.layout,
             state,
             sql_alchemy_conn=url,
@@ -57,6 +59,7 @@ class Platform:
             plugins_folder=self.plugins_folder,
             parallelism=self.parallelism,
         )
+        return {**env, **self.extra_env}
 
     def up(self, requested_ports: Ports = DEFAULT_PORTS) -> State:
         """Start whatever is not running yet; a second call changes nothing."""

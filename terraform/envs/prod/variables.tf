@@ -1,0 +1,1 @@
+../root/variables.tf

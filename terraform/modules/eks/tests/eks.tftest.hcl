@@ -1,0 +1,115 @@
+# Mocked data sources return random strings; IAM policy ARNs must carry a real partition.
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+}
+
+variables {
+  cluster_name     = "airkube-test"
+  vpc_id           = "vpc-0123456789abcdef0"
+  subnet_ids       = ["subnet-a", "subnet-b", "subnet-c"]
+  efs_csi_role_arn = "arn:aws:iam::123456789012:role/airkube-test-efs-csi"
+}
+
+run "worker_group_autoscales_from_1_to_60" {
+  command = plan
+
+  assert {
+    condition     = aws_eks_node_group.worker.scaling_config[0].min_size == 1 && aws_eks_node_group.worker.scaling_config[0].max_size == 60
+    error_message = "the worker node group must scale from 1 to 60 nodes by default"
+  }
+  assert {
+    condition     = aws_eks_node_group.worker.tags["k8s.io/cluster-autoscaler/enabled"] == "true"
+    error_message = "the worker node group needs the k8s.io/cluster-autoscaler/enabled tag"
+  }
+  assert {
+    condition     = aws_eks_node_group.worker.tags["k8s.io/cluster-autoscaler/airkube-test"] == "owned"
+    error_message = "the worker node group needs the k8s.io/cluster-autoscaler/<cluster> tag"
+  }
+  assert {
+    condition     = aws_eks_node_group.system.scaling_config[0].min_size == aws_eks_node_group.system.scaling_config[0].max_size
+    error_message = "the system node group has a fixed size"
+  }
+}
+
+run "encrypted_and_locked_down" {
+  command = plan
+
+  assert {
+    condition     = contains(aws_eks_cluster.this.encryption_config[0].resources, "secrets")
+    error_message = "Kubernetes Secrets must be envelope-encrypted with KMS"
+  }
+  assert {
+    condition     = aws_kms_key.secrets.enable_key_rotation
+    error_message = "the secrets key must rotate"
+  }
+  assert {
+    condition     = alltrue([for d in aws_launch_template.node.block_device_mappings : d.ebs[0].encrypted == "true"])
+    error_message = "node root volumes must be encrypted"
+  }
+  assert {
+    condition     = aws_launch_template.node.metadata_options[0].http_tokens == "required" && aws_launch_template.node.metadata_options[0].http_put_response_hop_limit == 1
+    error_message = "nodes must require IMDSv2 with hop limit 1, so pods use IRSA rather than the node role"
+  }
+  assert {
+    condition     = !aws_eks_cluster.this.vpc_config[0].endpoint_public_access
+    error_message = "without public_access_cidrs the API endpoint is private only"
+  }
+}
+
+run "efs_csi_addon_and_oidc" {
+  command = plan
+
+  assert {
+    condition     = aws_eks_addon.efs_csi.addon_name == "aws-efs-csi-driver" && aws_eks_addon.efs_csi.service_account_role_arn == var.efs_csi_role_arn
+    error_message = "the EFS CSI driver addon must run with its IRSA role"
+  }
+  assert {
+    condition     = contains(aws_iam_openid_connect_provider.this.client_id_list, "sts.amazonaws.com")
+    error_message = "the OIDC provider must accept STS as audience"
+  }
+}
+
+run "rejects_zero_min_nodes" {
+  command = plan
+  variables {
+    worker_min_nodes = 0
+  }
+  expect_failures = [var.worker_min_nodes]
+}
+
+run "rejects_max_below_min" {
+  command = plan
+  variables {
+    worker_min_nodes = 5
+    worker_max_nodes = 3
+  }
+  expect_failures = [var.worker_max_nodes]
+}
+
+run "rejects_open_api_endpoint" {
+  command = plan
+  variables {
+    public_access_cidrs = ["0.0.0.0/0"]
+  }
+  expect_failures = [var.public_access_cidrs]
+}
+
+run "rejects_bad_kubernetes_version" {
+  command = plan
+  variables {
+    kubernetes_version = "1.33.1"
+  }
+  expect_failures = [var.kubernetes_version]
+}
+
+run "rejects_one_subnet" {
+  command = plan
+  variables {
+    subnet_ids = ["subnet-a"]
+  }
+  expect_failures = [var.subnet_ids]
+}

@@ -1,0 +1,73 @@
+# Mocked data sources return random strings; IAM policy ARNs must carry a real partition.
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+}
+
+variables {
+  name_prefix       = "airkube-staging"
+  cluster_name      = "airkube-staging"
+  oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+  oidc_issuer       = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+  data_bucket_arn   = "arn:aws:s3:::airkube-staging-data"
+  logs_bucket_arn   = "arn:aws:s3:::airkube-staging-logs"
+}
+
+run "irsa_roles_trust_one_service_account_each" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role.irsa["airflow-worker"].name == "airkube-staging-airflow-worker"
+    error_message = "the worker role's name must match helm/values-staging.yaml's IRSA annotation"
+  }
+  assert {
+    condition = (jsondecode(aws_iam_role.irsa["airflow-worker"].assume_role_policy).Statement[0].Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE:sub"]
+    == "system:serviceaccount:airflow:airflow-worker")
+    error_message = "the worker role must trust only airflow:airflow-worker"
+  }
+  assert {
+    condition = (jsondecode(aws_iam_role.irsa["airkube-task"].assume_role_policy).Statement[0].Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE:sub"]
+    == "system:serviceaccount:airflow:airkube-task")
+    error_message = "the task role must trust only airflow:airkube-task"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.irsa["efs-csi"].assume_role_policy).Statement[0].Principal.Federated == var.oidc_provider_arn
+    error_message = "IRSA roles must trust the cluster's OIDC provider"
+  }
+}
+
+run "least_privilege_policies" {
+  command = plan
+
+  assert {
+    condition     = flatten([for s in jsondecode(aws_iam_role_policy.task_s3.policy).Statement : s.Resource]) == ["arn:aws:s3:::airkube-staging-data", "arn:aws:s3:::airkube-staging-data/*"]
+    error_message = "task pods reach the data bucket only"
+  }
+  assert {
+    condition     = contains(flatten([for s in jsondecode(aws_iam_role_policy.worker_s3.policy).Statement : s.Resource]), "arn:aws:s3:::airkube-staging-logs/*")
+    error_message = "worker pods write remote logs"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.cluster_autoscaler.policy).Statement[1].Condition.StringEquals["aws:ResourceTag/k8s.io/cluster-autoscaler/airkube-staging"] == "owned"
+    error_message = "the autoscaler may only resize this cluster's groups"
+  }
+}
+
+run "rejects_bad_oidc_provider_arn" {
+  command = plan
+  variables {
+    oidc_provider_arn = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+  }
+  expect_failures = [var.oidc_provider_arn]
+}
+
+run "rejects_issuer_with_scheme" {
+  command = plan
+  variables {
+    oidc_issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+  }
+  expect_failures = [var.oidc_issuer]
+}

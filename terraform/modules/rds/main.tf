@@ -1,0 +1,97 @@
+# Airflow's metadata database: PostgreSQL 16 on RDS, encrypted, in the database subnets only, reachable
+# only from the EKS cluster security group (PgBouncer), its master password kept by RDS in Secrets Manager.
+
+resource "aws_db_subnet_group" "this" {
+  name       = var.name
+  subnet_ids = var.subnet_ids
+  tags       = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.name}-postgres"
+  description = "PostgreSQL from the EKS cluster (PgBouncer) only"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "postgres" {
+  # count, not for_each: the IDs are unknown until the cluster exists.
+  count                        = length(var.allowed_security_group_ids)
+  security_group_id            = aws_security_group.this.id
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  description                  = "PostgreSQL from the cluster"
+}
+
+# Sized for PgBouncer: a fixed max_connections above the pools' sum (RDS's default scales with memory and
+# would differ between instance classes), TLS required (PgBouncer connects with server_tls_sslmode=require).
+resource "aws_db_parameter_group" "this" {
+  name_prefix = "${var.name}-pg16-"
+  family      = "postgres16"
+  description = "${var.name}: Airflow metadata behind PgBouncer"
+  tags        = var.tags
+
+  parameter {
+    name         = "max_connections"
+    value        = tostring(var.max_connections)
+    apply_method = "pending-reboot"
+  }
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    # PgBouncer runs in transaction mode: a session idle in a transaction holds a server connection.
+    name  = "idle_in_transaction_session_timeout"
+    value = "300000"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "1000"
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_db_instance" "this" {
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+  db_name        = "airflow"
+  username       = "airflow"
+
+  manage_master_user_password = true # RDS generates, stores and rotates it in Secrets Manager
+
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb
+  storage_type          = "gp3"
+  storage_encrypted     = true
+
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.this.id]
+  parameter_group_name   = aws_db_parameter_group.this.name
+  publicly_accessible    = false
+  multi_az               = var.multi_az
+
+  backup_retention_period    = var.backup_retention_days
+  backup_window              = "02:00-03:00"
+  maintenance_window         = "sun:03:30-sun:04:30"
+  copy_tags_to_snapshot      = true
+  auto_minor_version_upgrade = true
+  deletion_protection        = var.deletion_protection
+  skip_final_snapshot        = !var.deletion_protection
+  final_snapshot_identifier  = var.deletion_protection ? "${var.name}-final" : null
+
+  performance_insights_enabled    = true
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+
+  tags = var.tags
+}

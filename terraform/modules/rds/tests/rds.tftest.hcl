@@ -1,0 +1,129 @@
+mock_provider "aws" {}
+
+variables {
+  name                         = "airkube-test"
+  environment                  = "staging"
+  vpc_id                       = "vpc-0123456789abcdef0"
+  subnet_ids                   = ["subnet-a", "subnet-b", "subnet-c"]
+  allowed_security_group_ids   = ["sg-cluster"]
+  pgbouncer_server_connections = 80
+  deletion_protection          = false
+}
+
+run "staging_private_encrypted_postgres16" {
+  command = plan
+
+  assert {
+    condition     = aws_db_instance.this.engine == "postgres" && startswith(aws_db_instance.this.engine_version, "16")
+    error_message = "the metadata database must be PostgreSQL 16"
+  }
+  assert {
+    condition     = aws_db_instance.this.storage_encrypted
+    error_message = "the database storage must be encrypted"
+  }
+  assert {
+    condition     = !aws_db_instance.this.publicly_accessible
+    error_message = "the database must not be publicly accessible"
+  }
+  assert {
+    condition     = aws_db_instance.this.manage_master_user_password
+    error_message = "RDS must manage the master password in Secrets Manager"
+  }
+  assert {
+    condition     = aws_db_instance.this.backup_retention_period >= 7
+    error_message = "backups must be kept at least 7 days"
+  }
+  assert {
+    condition     = aws_db_parameter_group.this.family == "postgres16"
+    error_message = "the parameter group must be for PostgreSQL 16"
+  }
+  assert {
+    condition     = one([for p in aws_db_parameter_group.this.parameter : p.value if p.name == "max_connections"]) == "200"
+    error_message = "max_connections must be set for PgBouncer's pools"
+  }
+  assert {
+    condition     = one([for p in aws_db_parameter_group.this.parameter : p.value if p.name == "rds.force_ssl"]) == "1"
+    error_message = "the database must require TLS"
+  }
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.postgres[0].from_port == 5432 && aws_vpc_security_group_ingress_rule.postgres[0].cidr_ipv4 == null
+    error_message = "only the cluster's security group may connect, on 5432"
+  }
+}
+
+run "prod_multi_az_and_protected" {
+  command = plan
+  variables {
+    environment         = "prod"
+    multi_az            = true
+    deletion_protection = true
+  }
+  assert {
+    condition     = aws_db_instance.this.multi_az && aws_db_instance.this.deletion_protection
+    error_message = "prod must be Multi-AZ and deletion-protected"
+  }
+  assert {
+    condition     = !aws_db_instance.this.skip_final_snapshot
+    error_message = "a protected database takes a final snapshot"
+  }
+}
+
+run "rejects_prod_single_az" {
+  command = plan
+  variables {
+    environment         = "prod"
+    multi_az            = false
+    deletion_protection = true
+  }
+  expect_failures = [var.multi_az]
+}
+
+run "rejects_prod_without_deletion_protection" {
+  command = plan
+  variables {
+    environment         = "prod"
+    multi_az            = true
+    deletion_protection = false
+  }
+  expect_failures = [var.deletion_protection]
+}
+
+run "rejects_unknown_instance_class" {
+  command = plan
+  variables {
+    instance_class = "db.t2.micro"
+  }
+  expect_failures = [var.instance_class]
+}
+
+run "rejects_short_backups" {
+  command = plan
+  variables {
+    backup_retention_days = 3
+  }
+  expect_failures = [var.backup_retention_days]
+}
+
+run "rejects_max_connections_below_pools" {
+  command = plan
+  variables {
+    max_connections = 90
+  }
+  expect_failures = [var.max_connections]
+}
+
+run "rejects_other_major_version" {
+  command = plan
+  variables {
+    engine_version = "15.7"
+  }
+  expect_failures = [var.engine_version]
+}
+
+run "rejects_unknown_environment" {
+  command = plan
+  variables {
+    environment = "dev"
+  }
+  expect_failures = [var.environment]
+}

@@ -1,0 +1,43 @@
+variable "name_prefix" {
+  description = "The buckets are <name_prefix>-data and <name_prefix>-logs, e.g. airkube-staging (helm/values-<env>.yaml's AIRKUBE_DATA_URL)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{2,56}$", var.name_prefix))
+    error_message = "name_prefix must be 3-57 lowercase letters, digits or dashes, so the bucket names stay valid (e.g. airkube-staging)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days remote task logs are kept in the logs bucket before they expire."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.log_retention_days >= 7 && var.log_retention_days <= 3650
+    error_message = "log_retention_days must be 7 to 3650 days."
+  }
+}
+
+variable "noncurrent_version_retention_days" {
+  description = "Days an overwritten or deleted object's old version is kept (the window to undo a mistake)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_retention_days >= 1
+    error_message = "noncurrent_version_retention_days must be at least 1 day."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete buckets that still hold objects (throwaway environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,300 @@
+# What must exist in the cluster before `helm install airflow` (helm/README.md, "Prerequisites"), and the
+# Airflow release itself. Names the chart reads come from helm/values.yaml, never retyped here.
+
+locals {
+  helm_dir    = "${path.module}/../../helm"
+  helm_values = yamldecode(file("${local.helm_dir}/values.yaml"))
+  # The one pin of the chart's version is helm/helm.mk (HELM_CHART_VERSION := x.y.z).
+  chart_version = regex("(?m)^HELM_CHART_VERSION := ([0-9.]+)$", file("${local.helm_dir}/helm.mk"))[0]
+
+  namespace = "airflow"
+  env       = data.terraform_remote_state.environment.outputs.environment
+  db        = local.env.database
+  db_secret = jsondecode(data.aws_secretsmanager_secret_version.db.secret_string)
+  pgbouncer = local.helm_values.pgbouncer
+
+  secret_names = {
+    metadata  = local.helm_values.data.metadataSecretName
+    pgbouncer = local.pgbouncer.configSecretName
+    stats     = local.pgbouncer.metricsExporterSidecar.statsSecretName
+    fernet    = local.helm_values.fernetKeySecretName
+    api       = local.helm_values.apiSecretKeySecretName
+    jwt       = local.helm_values.jwtSecretName
+    git_ssh   = local.helm_values.dags.gitSync.sshKeySecret
+  }
+}
+
+data "terraform_remote_state" "environment" {
+  backend = "s3"
+  config = {
+    bucket = var.state_bucket
+    key    = "envs/${var.environment}/terraform.tfstate"
+    region = var.region
+  }
+}
+
+provider "aws" {
+  region              = var.region
+  allowed_account_ids = [var.aws_account_id]
+}
+
+data "aws_eks_cluster_auth" "this" {
+  name = local.env.cluster_name
+}
+
+provider "kubernetes" {
+  host                   = local.env.cluster_endpoint
+  cluster_ca_certificate = base64decode(local.env.cluster_certificate_authority)
+  token                  = data.aws_eks_cluster_auth.this.token
+}
+
+provider "helm" {
+  kubernetes {
+    host                   = local.env.cluster_endpoint
+    cluster_ca_certificate = base64decode(local.env.cluster_certificate_authority)
+    token                  = data.aws_eks_cluster_auth.this.token
+  }
+}
+
+# --- Cluster Autoscaler: discovers the worker node group by its k8s.io/cluster-autoscaler tags ---
+
+resource "helm_release" "cluster_autoscaler" {
+  name       = "cluster-autoscaler"
+  namespace  = "kube-system"
+  repository = "https://kubernetes.github.io/autoscaler"
+  chart      = "cluster-autoscaler"
+  version    = var.cluster_autoscaler_chart_version
+
+  values = [yamlencode({
+    awsRegion     = var.region
+    autoDiscovery = { clusterName = local.env.cluster_name }
+    rbac = {
+      serviceAccount = {
+        name        = "cluster-autoscaler" # the name the IAM role trusts (modules/iam)
+        annotations = { "eks.amazonaws.com/role-arn" = local.env.cluster_autoscaler_role_arn }
+      }
+    }
+    extraArgs = {
+      balance-similar-node-groups   = true
+      skip-nodes-with-local-storage = false
+      expander                      = "least-waste"
+    }
+    nodeSelector = { "airkube/pool" = "system" }
+  })]
+}
+
+# --- Task logs: EFS StorageClass, the access point as a PersistentVolume, the airflow-logs claim ---
+
+resource "kubernetes_storage_class_v1" "efs" {
+  metadata {
+    name = "efs"
+  }
+  storage_provisioner = "efs.csi.aws.com"
+  reclaim_policy      = "Retain"
+}
+
+resource "kubernetes_namespace_v1" "airflow" {
+  metadata {
+    name = local.namespace
+  }
+}
+
+resource "kubernetes_persistent_volume_v1" "airflow_logs" {
+  metadata {
+    name = "airflow-logs-${var.environment}"
+  }
+  spec {
+    capacity                         = { storage = "100Gi" } # EFS is elastic; required by the API only
+    access_modes                     = ["ReadWriteMany"]
+    persistent_volume_reclaim_policy = "Retain"
+    storage_class_name               = kubernetes_storage_class_v1.efs.metadata[0].name
+    persistent_volume_source {
+      csi {
+        driver        = "efs.csi.aws.com"
+        volume_handle = local.env.efs_volume_handle # <file system>::<access point uid 50000 gid 0>
+      }
+    }
+  }
+}
+
+resource "kubernetes_persistent_volume_claim_v1" "airflow_logs" {
+  metadata {
+    name      = local.helm_values.logs.persistence.existingClaim
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  spec {
+    access_modes       = ["ReadWriteMany"]
+    storage_class_name = kubernetes_storage_class_v1.efs.metadata[0].name
+    volume_name        = kubernetes_persistent_volume_v1.airflow_logs.metadata[0].name
+    resources {
+      requests = { storage = "100Gi" }
+    }
+  }
+}
+
+# --- The task pods' service account (IRSA to the data bucket) ---
+
+resource "kubernetes_service_account_v1" "task" {
+  metadata {
+    name      = "airkube-task" # AIRKUBE_TASK_SERVICE_ACCOUNT in helm/values.yaml extraEnv
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+    annotations = {
+      "eks.amazonaws.com/role-arn" = local.env.task_role_arn
+    }
+  }
+}
+
+# --- The Secrets the chart expects (helm/README.md, "The Secrets it expects") ---
+
+data "aws_secretsmanager_secret_version" "db" {
+  secret_id = local.db.secret_arn # RDS-managed master user credentials
+}
+
+data "aws_secretsmanager_secret_version" "git_ssh" {
+  secret_id = var.git_ssh_key_secret_name
+}
+
+resource "random_bytes" "fernet" {
+  length = 32
+}
+
+resource "random_password" "api_secret_key" {
+  length  = 64
+  special = false
+}
+
+resource "random_password" "jwt_secret" {
+  length  = 86
+  special = false
+}
+
+locals {
+  db_user     = local.db_secret.username
+  db_password = local.db_secret.password
+  # The metadata database name PgBouncer exposes (the [databases] alias).
+  pgbouncer_db = "airflow-metadata"
+  pgbouncer_ini = join("\n", [
+    "[databases]",
+    "${local.pgbouncer_db} = host=${local.db.address} dbname=${local.db.db_name} port=${local.db.port} pool_size=${local.pgbouncer.metadataPoolSize}",
+    "",
+    "[pgbouncer]",
+    "pool_mode = transaction",
+    "listen_port = 6543",
+    "listen_addr = *",
+    "auth_type = scram-sha-256",
+    "auth_file = /etc/pgbouncer/users.txt",
+    "stats_users = ${local.db_user}",
+    "ignore_startup_parameters = extra_float_digits",
+    "max_client_conn = ${local.pgbouncer.maxClientConn}",
+    "verbose = 0",
+    "log_disconnections = 0",
+    "log_connections = 0",
+    "server_tls_sslmode = require",
+    "server_tls_ciphers = normal",
+    "",
+  ])
+}
+
+resource "kubernetes_secret_v1" "metadata" {
+  metadata {
+    name      = local.secret_names.metadata
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    connection = "postgresql://${urlencode(local.db_user)}:${urlencode(local.db_password)}@airflow-pgbouncer.${local.namespace}:6543/${local.pgbouncer_db}"
+  }
+}
+
+resource "kubernetes_secret_v1" "pgbouncer_config" {
+  metadata {
+    name      = local.secret_names.pgbouncer
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    "pgbouncer.ini" = local.pgbouncer_ini
+    "users.txt"     = "\"${local.db_user}\" \"${local.db_password}\"\n"
+  }
+}
+
+resource "kubernetes_secret_v1" "pgbouncer_stats" {
+  metadata {
+    name      = local.secret_names.stats
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    connection = "postgresql://${urlencode(local.db_user)}:${urlencode(local.db_password)}@127.0.0.1:6543/pgbouncer?sslmode=disable"
+  }
+}
+
+resource "kubernetes_secret_v1" "fernet_key" {
+  metadata {
+    name      = local.secret_names.fernet
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    # A Fernet key is 32 bytes in URL-safe base64.
+    fernet-key = replace(replace(random_bytes.fernet.base64, "+", "-"), "/", "_")
+  }
+}
+
+resource "kubernetes_secret_v1" "api_secret_key" {
+  metadata {
+    name      = local.secret_names.api
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    api-secret-key = random_password.api_secret_key.result
+  }
+}
+
+resource "kubernetes_secret_v1" "jwt_secret" {
+  metadata {
+    name      = local.secret_names.jwt
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    jwt-secret = random_password.jwt_secret.result
+  }
+}
+
+resource "kubernetes_secret_v1" "git_ssh" {
+  metadata {
+    name      = local.secret_names.git_ssh
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    gitSshKey = data.aws_secretsmanager_secret_version.git_ssh.secret_string
+  }
+}
+
+# --- Airflow: the official chart, the same values `make deploy` passes ---
+
+resource "helm_release" "airflow" {
+  name       = "airflow"
+  namespace  = kubernetes_namespace_v1.airflow.metadata[0].name
+  repository = "https://airflow.apache.org"
+  chart      = "airflow"
+  version    = local.chart_version
+
+  values = [
+    file("${local.helm_dir}/values.yaml"),
+    file("${local.helm_dir}/values-${var.environment}.yaml"),
+  ]
+
+  # As make deploy: no --wait (the migration hook gates the components), a long timeout for the hook.
+  wait    = false
+  timeout = 1200
+
+  depends_on = [
+    kubernetes_persistent_volume_claim_v1.airflow_logs,
+    kubernetes_service_account_v1.task,
+    kubernetes_secret_v1.metadata,
+    kubernetes_secret_v1.pgbouncer_config,
+    kubernetes_secret_v1.pgbouncer_stats,
+    kubernetes_secret_v1.fernet_key,
+    kubernetes_secret_v1.api_secret_key,
+    kubernetes_secret_v1.jwt_secret,
+    kubernetes_secret_v1.git_ssh,
+    helm_release.cluster_autoscaler,
+  ]
+}

@@ -1,0 +1,77 @@
+"""Alerts on the real local platform: failure streaks, recovery, overruns and task metrics, with the
+scheduler, triggerer and task processes sending to real receivers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pendulum
+import pytest
+
+from e2e_support import RunningPlatform
+
+pytestmark = pytest.mark.slow
+
+DAY = pendulum.datetime(2026, 10, 1, tz="UTC")
+
+
+def _run(env: RunningPlatform, dag_id: str, day: int, exit_code: int | None = None) -> str:
+    if exit_code is not None:
+        env.flag.write_text(str(exit_code))
+    env.api.wait_for_dag(dag_id)
+    start = DAY.add(days=day)
+    run_id = env.api.trigger(dag_id, start, start.add(days=1))
+    return env.api.wait_for_run(dag_id, run_id, 600).state
+
+
+def _eventually(count: Callable[[], int], expected: int, seconds: float = 20) -> int:
+    """Alerts from the scheduler go out on a background thread: give them a moment."""
+    deadline = time.monotonic() + seconds
+    while count() < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1)  # and make sure no extra one follows
+    return count()
+
+
+def _slack_texts(env: RunningPlatform, needle: str) -> list[str]:
+    return [body["text"] for body in env.slack.posts_to("/services/") if needle in body.get("text", "")]
+
+
+def test_failures_in_a_row_escalate_once_and_a_success_recovers_once(running_platform):
+    env = running_platform
+    states = [_run(env, "e2e_flaky", day, exit_code=1) for day in range(3)]
+    assert states == ["failed"] * 3
+    assert _eventually(lambda: len(_slack_texts(env, "failed 2 runs in a row")), 1) == 1
+    # One message per failed task (after its last try), none for the tries before.
+    assert len(_slack_texts(env, "e2e_flaky.maybe_fail* failed after try 3")) == 3
+    escalations = [e for e in env.datadog.posts_to("/api/v1/events") if "in a row" in e["title"]]
+    assert [e["alert_type"] for e in escalations] == ["error"]
+
+    assert _run(env, "e2e_flaky", 3, exit_code=0) == "success"
+    assert _eventually(lambda: len(_slack_texts(env, "succeeded again")), 1) == 1
+    recoveries = [e for e in env.datadog.posts_to("/api/v1/events") if e["title"] == "e2e_flaky recovered"]
+    assert [e["alert_type"] for e in recoveries] == ["success"]
+
+
+def test_a_slow_run_raises_one_overrun_alert_while_it_is_still_running(running_platform):
+    env = running_platform
+    env.api.wait_for_dag("e2e_slow")
+    run_id = env.api.trigger("e2e_slow", DAY, DAY.add(days=1))
+    assert _eventually(lambda: len(_slack_texts(env, "e2e_slow* run")), 1, seconds=60) == 1
+    assert env.api.progress("e2e_slow", run_id).state == "running", "the alert must come while it runs"
+    assert env.api.wait_for_run("e2e_slow", run_id, 600).state == "success"
+    assert len(_slack_texts(env, "e2e_slow* run")) == 1
+    assert "1.5 x its expected 0:00:04" in _slack_texts(env, "e2e_slow* run")[0]
+
+
+def test_every_task_sends_its_duration_and_outcome_to_dogstatsd(running_platform):
+    env = running_platform
+    assert _run(env, "e2e_flaky", 10, exit_code=0) == "success"
+    lines = env.statsd.lines()
+    durations = [
+        line for line in lines if line.startswith("airkube.task.duration:") and "dag:e2e_flaky" in line
+    ]
+    assert durations, lines[:5]
+    for tag in ("task:maybe_fail", "team:data-eng", "env:dev", "outcome:success"):
+        assert tag in durations[-1]

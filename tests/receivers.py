@@ -1,0 +1,74 @@
+"""Real servers on 127.0.0.1 standing in for Slack's webhook endpoint, Datadog's events API and the
+Datadog agent's DogStatsD port, recording what arrives."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class HttpReceiver:
+    """Records every POST (path, JSON body); answers `status` after `delay` seconds."""
+
+    def __init__(self, status: int = 200, delay: float = 0.0) -> None:
+        self.status = status
+        self.delay = delay
+        self.requests: list[tuple[str, dict]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    payload = json.loads(body or b"{}")
+                except json.JSONDecodeError:
+                    payload = {"raw": body.decode(errors="replace")}
+                receiver.requests.append((self.path, payload))
+                time.sleep(receiver.delay)
+                self.send_response(receiver.status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"status": "ok"}' if receiver.status < 300 else b'{"error": "down"}')
+
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HttpReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def posts_to(self, prefix: str) -> list[dict]:
+        return [body for path, body in self.requests if path.startswith(prefix)]
+
+
+class StatsdReceiver:
+    """A UDP socket receiving DogStatsD datagrams."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+
+    def lines(self) -> list[str]:
+        received = []
+        while True:
+            try:
+                data, _ = self.socket.recvfrom(65535)
+            except TimeoutError:
+                return received
+            received.extend(data.decode().splitlines())
+
+    def close(self) -> None:
+        self.socket.close()

@@ -1,0 +1,50 @@
+"""Fixtures of the Terraform tests: one scratch copy of terraform/ and every root's init, validate and
+`terraform test` started at once on a small thread pool (each is a separate terraform process), so the
+whole suite takes well under a minute of wall time on two cores."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tf_cli import ENVS, MIRROR, MODULES, TERRAFORM, Result, run, scratch_copy
+
+if not Path(TERRAFORM).exists() or not MIRROR.is_dir():
+    pytest.skip("needs the terraform CLI and the offline hashicorp/aws mirror", allow_module_level=True)
+
+
+def _init_validate_test(root: Path, data_dir: Path, tests_from: Path | None) -> list[Result]:
+    results = [run(["init", "-backend=false", "-input=false"], root, data_dir)]
+    if results[-1].returncode:
+        return results
+    results.append(run(["validate"], root, data_dir))
+    if tests_from is not None:
+        (root / "tests").mkdir(exist_ok=True)
+        shutil.copy(tests_from, root / "tests")
+    if (root / "tests").is_dir():
+        results.append(run(["test"], root, data_dir))
+    return results
+
+
+@pytest.fixture(scope="session")
+def tf_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return scratch_copy(tmp_path_factory.mktemp("tf"))
+
+
+@pytest.fixture(scope="session")
+def tf_roots(tf_copy: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Future results (init, validate, test) of each root module, keyed modules/<name> and envs/<env>."""
+    data = tmp_path_factory.mktemp("tf-data")
+    env_tests = tf_copy / "envs" / "tests" / "tfvars.tftest.hcl"
+    futures: dict[str, Future[list[Result]]] = {}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for env in ENVS:
+            key = f"envs/{env}"
+            futures[key] = pool.submit(_init_validate_test, tf_copy / key, data / env, env_tests)
+        for module in MODULES:
+            key = f"modules/{module}"
+            futures[key] = pool.submit(_init_validate_test, tf_copy / key, data / module, None)
+        yield futures
