@@ -70,7 +70,8 @@ ALERT_DAGS = {
             max_active_runs=1,
             tags=["test"],
             default_args={"owner": "data-eng", "retries": 2},
-            params=alert_params(escalate_after=2),  # the platform default is 3: proves the DAG's own wins
+            # The platform default is 3, and its default channel slack_alerts: the DAG's own must win.
+            params=alert_params(escalate_after=2, slack_conn_id="slack_flaky_owners"),
         ):
             shell.task("maybe_fail", arguments=["exit $(cat FLAG_FILE)"])
     """,
@@ -132,6 +133,12 @@ def alert_env(slack: HttpReceiver, datadog: HttpReceiver, statsd: StatsdReceiver
     return {
         "AIRFLOW_CONN_SLACK_ALERTS": json.dumps(
             {"conn_type": "slackwebhook", "password": f"http://127.0.0.1:{slack.port}/services/T0/B0/secret"}
+        ),
+        "AIRFLOW_CONN_SLACK_FLAKY_OWNERS": json.dumps(
+            {
+                "conn_type": "slackwebhook",
+                "password": f"http://127.0.0.1:{slack.port}/services/OWNERS/B1/secret",
+            }
         ),
         "AIRFLOW_CONN_DATADOG_DEFAULT": json.dumps({"conn_type": "datadog", "extra": datadog_extra}),
         "DD_AGENT_HOST": "127.0.0.1",

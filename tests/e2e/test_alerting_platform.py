@@ -34,22 +34,33 @@ def _eventually(count: Callable[[], int], expected: int, seconds: float = 20) ->
     return count()
 
 
-def _slack_texts(env: RunningPlatform, needle: str) -> list[str]:
-    return [body["text"] for body in env.slack.posts_to("/services/") if needle in body.get("text", "")]
+def _slack_texts(env: RunningPlatform, needle: str, channel: str = "/services/") -> list[str]:
+    return [body["text"] for body in env.slack.posts_to(channel) if needle in body.get("text", "")]
+
+
+OWNERS = "/services/OWNERS/"  # e2e_flaky's own channel (alert_params(slack_conn_id=...))
+DEFAULT = "/services/T0/"  # the platform's default channel
 
 
 def test_failures_in_a_row_escalate_once_and_a_success_recovers_once(running_platform):
     env = running_platform
     states = [_run(env, "e2e_flaky", day, exit_code=1) for day in range(3)]
     assert states == ["failed"] * 3
-    assert _eventually(lambda: len(_slack_texts(env, "failed 2 runs in a row")), 1) == 1
-    # One message per failed task (after its last try), none for the tries before.
-    assert len(_slack_texts(env, "e2e_flaky.maybe_fail* failed after try 3")) == 3
+    assert _eventually(lambda: len(_slack_texts(env, "failed 2 runs in a row", OWNERS)), 1) == 1
+    assert _slack_texts(env, "in a row", DEFAULT) == [], "DAG-level alerts go to the DAG's own channel"
+    # One message per failed task (after its last try), none for the tries before; task alerts use
+    # the task's channel, here the platform default.
+    assert len(_slack_texts(env, "e2e_flaky.maybe_fail* failed after try 3", DEFAULT)) == 3
+    task_events = [
+        e for e in env.datadog.posts_to("/api/v1/events") if e["title"] == "e2e_flaky.maybe_fail failed"
+    ]
+    assert len(task_events) == 3 and {e["alert_type"] for e in task_events} == {"warning"}
+    assert {"dag:e2e_flaky", "task:maybe_fail", "team:data-eng"} <= set(task_events[0]["tags"])
     escalations = [e for e in env.datadog.posts_to("/api/v1/events") if "in a row" in e["title"]]
     assert [e["alert_type"] for e in escalations] == ["error"]
 
     assert _run(env, "e2e_flaky", 3, exit_code=0) == "success"
-    assert _eventually(lambda: len(_slack_texts(env, "succeeded again")), 1) == 1
+    assert _eventually(lambda: len(_slack_texts(env, "succeeded again", OWNERS)), 1) == 1
     recoveries = [e for e in env.datadog.posts_to("/api/v1/events") if e["title"] == "e2e_flaky recovered"]
     assert [e["alert_type"] for e in recoveries] == ["success"]
 
