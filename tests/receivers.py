@@ -72,3 +72,28 @@ class StatsdReceiver:
 
     def close(self) -> None:
         self.socket.close()
+
+
+def slack_connection(receiver: HttpReceiver, webhook_path: str) -> str:
+    """An Airflow Slack incoming-webhook connection (JSON) posting to `receiver`."""
+    url = f"http://127.0.0.1:{receiver.port}/services/{webhook_path}"
+    return json.dumps({"conn_type": "slackwebhook", "password": url})
+
+
+def alert_env(
+    slack: HttpReceiver,
+    datadog: HttpReceiver,
+    statsd: StatsdReceiver,
+    *,
+    webhook_path: str = "T0/B0/secret",
+    timeout_seconds: int = 2,
+) -> dict[str, str]:
+    """Airflow connections and variables pointing every alert at the test's receivers."""
+    datadog_extra = {"api_key": "k3y", "app_key": "app", "api_host": f"http://127.0.0.1:{datadog.port}"}
+    return {
+        "AIRFLOW_CONN_SLACK_ALERTS": slack_connection(slack, webhook_path),
+        "AIRFLOW_CONN_DATADOG_DEFAULT": json.dumps({"conn_type": "datadog", "extra": datadog_extra}),
+        "DD_AGENT_HOST": "127.0.0.1",
+        "DD_DOGSTATSD_PORT": str(statsd.port),
+        "AIRKUBE_ALERT_TIMEOUT_SECONDS": str(timeout_seconds),
+    }

@@ -4,7 +4,6 @@ and a UDP socket for DogStatsD."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +15,7 @@ from airflow.sdk.exceptions import ParamValidationError
 from airkube import alert_params, overrun_deadline
 from airkube.pod_operator import DEFAULT_RETRIES
 from dag_runs import run_dag_source
-from receivers import HttpReceiver, StatsdReceiver
+from receivers import HttpReceiver, StatsdReceiver, alert_env, slack_connection
 
 WEBHOOK_SECRET = "T0000/B0000/s3cr3tW3bh00kT0k3n"
 
@@ -48,22 +47,9 @@ def receivers(monkeypatch: pytest.MonkeyPatch, runner_mode, airflow_db: Path) ->
         slack = HttpReceiver(status=slack_status, delay=slack_delay).__enter__()
         datadog = HttpReceiver().__enter__()
         started.extend([slack, datadog])
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_SLACK_ALERTS",
-            json.dumps(
-                {
-                    "conn_type": "slackwebhook",
-                    "password": f"http://127.0.0.1:{slack.port}/services/{WEBHOOK_SECRET}",
-                }
-            ),
-        )
-        datadog_extra = {"api_key": "k3y", "app_key": "app", "api_host": f"http://127.0.0.1:{datadog.port}"}
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_DATADOG_DEFAULT", json.dumps({"conn_type": "datadog", "extra": datadog_extra})
-        )
-        monkeypatch.setenv("DD_AGENT_HOST", "127.0.0.1")
-        monkeypatch.setenv("DD_DOGSTATSD_PORT", str(statsd.port))
-        monkeypatch.setenv("AIRKUBE_ALERT_TIMEOUT_SECONDS", "1")
+        wiring = alert_env(slack, datadog, statsd, webhook_path=WEBHOOK_SECRET, timeout_seconds=1)
+        for name, value in wiring.items():
+            monkeypatch.setenv(name, value)
         return slack, datadog, statsd
 
     started: list[HttpReceiver] = []
@@ -128,12 +114,7 @@ def test_a_task_names_its_owners_channel_and_the_default_gets_nothing(receivers,
     default, _, _ = receivers()
     team = HttpReceiver().__enter__()
     try:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_SLACK_GROWTH",
-            json.dumps(
-                {"conn_type": "slackwebhook", "password": f"http://127.0.0.1:{team.port}/services/T/B/x"}
-            ),
-        )
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_GROWTH", slack_connection(team, "T/B/x"))
         source = DAG_SOURCE.replace("CODE", repr(FAIL)).replace(
             'tpl.task("step", arguments=[', 'tpl.task("step", alert_slack_conn_id="slack_growth", arguments=['
         )

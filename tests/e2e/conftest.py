@@ -3,7 +3,6 @@ components on free ports, started once for the module that asks for it and stopp
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import textwrap
@@ -18,7 +17,7 @@ from airkube_dev.platform import Platform
 from airkube_dev.processes import free_port
 from e2e_support import RunningPlatform
 from paths import REPO
-from receivers import HttpReceiver, StatsdReceiver
+from receivers import HttpReceiver, StatsdReceiver, alert_env, slack_connection
 
 FAILING_DAG = """
     from datetime import timedelta
@@ -114,7 +113,9 @@ def running_platform() -> Iterator[RunningPlatform]:
     for name, source in ALERT_DAGS.items():
         (dags / name).write_text(textwrap.dedent(source).replace("FLAG_FILE", str(flag)))
     slack, datadog, statsd = HttpReceiver().__enter__(), HttpReceiver().__enter__(), StatsdReceiver()
-    platform = Platform(Layout(root / "state"), dags_folder=dags, extra_env=alert_env(slack, datadog, statsd))
+    platform = Platform(
+        Layout(root / "state"), dags_folder=dags, extra_env=platform_alert_env(slack, datadog, statsd)
+    )
     try:
         platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))
         api = AirflowApi(platform.api_url(), *platform.login())
@@ -127,21 +128,7 @@ def running_platform() -> Iterator[RunningPlatform]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def alert_env(slack: HttpReceiver, datadog: HttpReceiver, statsd: StatsdReceiver) -> dict[str, str]:
-    """Airflow connections and variables pointing every alert at the test's receivers."""
-    datadog_extra = {"api_key": "k3y", "app_key": "app", "api_host": f"http://127.0.0.1:{datadog.port}"}
-    return {
-        "AIRFLOW_CONN_SLACK_ALERTS": json.dumps(
-            {"conn_type": "slackwebhook", "password": f"http://127.0.0.1:{slack.port}/services/T0/B0/secret"}
-        ),
-        "AIRFLOW_CONN_SLACK_FLAKY_OWNERS": json.dumps(
-            {
-                "conn_type": "slackwebhook",
-                "password": f"http://127.0.0.1:{slack.port}/services/OWNERS/B1/secret",
-            }
-        ),
-        "AIRFLOW_CONN_DATADOG_DEFAULT": json.dumps({"conn_type": "datadog", "extra": datadog_extra}),
-        "DD_AGENT_HOST": "127.0.0.1",
-        "DD_DOGSTATSD_PORT": str(statsd.port),
-        "AIRKUBE_ALERT_TIMEOUT_SECONDS": "2",
-    }
+def platform_alert_env(slack: HttpReceiver, datadog: HttpReceiver, statsd: StatsdReceiver) -> dict[str, str]:
+    """The receivers' wiring, plus the channel of e2e_flaky's owners (alert_params(slack_conn_id=...))."""
+    owners = {"AIRFLOW_CONN_SLACK_FLAKY_OWNERS": slack_connection(slack, "OWNERS/B1/secret")}
+    return {**alert_env(slack, datadog, statsd), **owners}

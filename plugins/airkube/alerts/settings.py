@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from airkube.settings import platform_settings
+
 
 @dataclass(frozen=True)
 class AlertSettings:
@@ -27,5 +29,5 @@ def alert_settings() -> AlertSettings:
         # The node-local Datadog agent (the Helm values set DD_AGENT_HOST to the node's IP).
         statsd_host=os.environ.get("DD_AGENT_HOST", "127.0.0.1"),
         statsd_port=int(os.environ.get("DD_DOGSTATSD_PORT", "8125")),
-        environment=os.environ.get("AIRKUBE_ENV", "dev"),
+        environment=platform_settings().environment,  # AIRKUBE_ENV, read in one place
     )
