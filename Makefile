@@ -6,13 +6,15 @@ SHELL := bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov cannot share .venv with Airflow (tools/checkov/requirements.in says why): a venv of its own.
+CHECKOV_VENV := .venv-checkov
 # pip's config on some machines names local indexes that do not exist; their warnings are noise.
 PIP_QUIET := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
-.PHONY: help venv dev stop clean demo airflow status test lint pytest bench lock clean-venv
+.PHONY: help venv checkov-venv dev stop clean demo airflow status test lint pytest bench lock clean-venv
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: constraints.txt pyproject.toml images/pipeline/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,14 @@ $(BIN)/.installed: constraints.txt pyproject.toml images/pipeline/pyproject.toml
 	touch $@
 
 venv: $(BIN)/.installed ## create .venv from the lock (constraints.txt)
+
+$(CHECKOV_VENV)/.installed: tools/checkov/requirements.in tools/checkov/constraints.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -c tools/checkov/constraints.txt pip $(PIP_QUIET)
+	$(CHECKOV_VENV)/bin/pip install --quiet -c tools/checkov/constraints.txt -r tools/checkov/requirements.in $(PIP_QUIET)
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed ## create .venv-checkov (the Terraform policy scanner) from its lock
 
 dev: venv ## start Airflow, PostgreSQL and PgBouncer locally (safe to run twice)
 	$(BIN)/python -m airkube_dev up
@@ -44,7 +54,7 @@ lint: venv ## ruff: lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-pytest: venv
+pytest: venv checkov-venv
 	$(BIN)/pytest
 
 test: lint pytest ## lint, then every test
@@ -53,13 +63,13 @@ bench: venv ## benchmarks, side by side, printed as ratios (about 20 minutes)
 	$(BIN)/python bench/parse_time.py
 	$(BIN)/python bench/platform_run.py
 
-lock: ## re-resolve dependencies into constraints.txt (needs network access to PyPI)
+lock: ## re-resolve dependencies into the locks, constraints.txt and tools/checkov/ (needs PyPI)
 	bash scripts/lock.sh $(PIP_QUIET)
 
-clean-venv: ## remove the virtualenv
-	rm -rf $(VENV)
+clean-venv: ## remove the virtualenvs
+	rm -rf $(VENV) $(CHECKOV_VENV)
 
 # Cluster targets (render, diff, deploy, images, push): need helm, kubectl, docker and AWS access.
 include helm/helm.mk
-# AWS targets (tf-plan, tf-apply, tf-destroy): need terraform and AWS credentials.
+# AWS targets (bootstrap, plan, apply, destroy per ENV): need terraform and AWS credentials.
 include terraform/terraform.mk

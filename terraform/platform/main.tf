@@ -68,6 +68,9 @@ resource "helm_release" "cluster_autoscaler" {
   values = [yamlencode({
     awsRegion     = var.region
     autoDiscovery = { clusterName = local.env.cluster_name }
+    # The autoscaler's minor must match the cluster's (its README's compatibility table); the chart's own
+    # default follows the chart release instead, so the tag is set from the cluster's version.
+    image = { tag = "v${local.env.kubernetes_version}.0" }
     rbac = {
       serviceAccount = {
         name        = "cluster-autoscaler" # the name the IAM role trusts (modules/iam)

@@ -39,7 +39,7 @@ variable "state_bucket" {
 }
 
 variable "cluster_autoscaler_chart_version" {
-  description = "The cluster-autoscaler Helm chart's version (its app version must match the cluster's Kubernetes minor)."
+  description = "The cluster-autoscaler Helm chart's version; the image it runs is picked from the cluster's Kubernetes minor."
   type        = string
   default     = "9.46.6"
 

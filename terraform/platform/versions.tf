@@ -1,4 +1,4 @@
-# The in-cluster layer, applied after terraform/envs/<env> (make tf-apply). It needs the helm and
+# The in-cluster layer, applied after terraform/envs/<env> (make apply). It needs the helm and
 # kubernetes providers, which the offline test machine does not have: tests/terraform parse it instead.
 terraform {
   required_version = "~> 1.11"
@@ -22,6 +22,6 @@ terraform {
     }
   }
 
-  # Partial configuration: terraform init -backend-config=backend-<env>.hcl (make tf-apply does).
+  # Partial configuration: terraform init -backend-config=backend-<env>.hcl (make apply does).
   backend "s3" {}
 }

@@ -36,7 +36,8 @@ def tf_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tf_roots(tf_copy: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Future results (init, validate, test) of each root module, keyed modules/<name> and envs/<env>."""
+    """Future results (init, validate, test) of each root module, keyed bootstrap, envs/<env> and
+    modules/<name>."""
     data = tmp_path_factory.mktemp("tf-data")
     env_tests = tf_copy / "envs" / "tests" / "tfvars.tftest.hcl"
     futures: dict[str, Future[list[Result]]] = {}
@@ -44,6 +45,8 @@ def tf_roots(tf_copy: Path, tmp_path_factory: pytest.TempPathFactory):
         for env in ENVS:
             key = f"envs/{env}"
             futures[key] = pool.submit(_init_validate_test, tf_copy / key, data / env, env_tests)
+        bootstrap = tf_copy / "bootstrap"
+        futures["bootstrap"] = pool.submit(_init_validate_test, bootstrap, data / "bootstrap", None)
         for module in MODULES:
             key = f"modules/{module}"
             futures[key] = pool.submit(_init_validate_test, tf_copy / key, data / module, None)

@@ -1,11 +1,13 @@
-"""A real `terraform apply` and `destroy` of the network, s3, ecr and iam modules.
+"""A real `terraform apply` and `destroy` of the state_bucket, kms, network, s3, ecr and iam modules.
 
-moto stands in for AWS, which cannot be reached from the test machine: a ThreadedMotoServer on 127.0.0.1
-and a free port, and a test-only root module whose aws provider points every endpoint there with fake keys
+moto stands in for AWS, which cannot be reached from the test machine: a moto server on 127.0.0.1 and a
+free port, and a test-only root module whose aws provider points every endpoint there with fake keys
 (skip_credentials_validation, skip_requesting_account_id, skip_metadata_api_check). Left out: eks, rds and
 efs (EKS node groups and addons, RDS-managed master passwords and EFS access points are not modelled
-well enough by moto to apply and destroy cleanly) and the environment module that wires them; the iam
-module gets a made-up OIDC provider ARN instead of the cluster's, which moto does not check.
+well enough by moto to apply and destroy cleanly) and the environment module that wires them. The iam
+module gets a made-up OIDC provider ARN instead of the cluster's, which moto does not check. The VPC's flow
+logs go to the logs bucket's root, not its vpc-flow-logs/ prefix: moto reads all of an S3 ARN after ":::"
+as the bucket's name.
 """
 
 from __future__ import annotations
@@ -36,22 +38,37 @@ provider "aws" {{
     ec2 = "{url}"
     ecr = "{url}"
     iam = "{url}"
+    kms = "{url}"
     s3  = "{url}"
     sts = "{url}"
   }}
 }}
 
+module "state_bucket" {{
+  source = "../modules/state_bucket"
+  bucket = "airkube-terraform-state-123456789012"
+}}
+
+module "kms" {{
+  source               = "../modules/kms"
+  name                 = "airkube-moto"
+  deletion_window_days = 7
+}}
+
 module "network" {{
-  source             = "../modules/network"
-  name               = "airkube-moto"
-  vpc_cidr           = "10.40.0.0/16"
-  availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-  single_nat_gateway = true
+  source                = "../modules/network"
+  name                  = "airkube-moto"
+  vpc_cidr              = "10.40.0.0/16"
+  availability_zones    = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+  single_nat_gateway    = true
+  # The bucket without the vpc-flow-logs/ prefix: moto takes all of an ARN after ":::" as the bucket's name.
+  flow_logs_destination = module.s3.logs_bucket_arn
 }}
 
 module "s3" {{
   source        = "../modules/s3"
   name_prefix   = "airkube-moto"
+  kms_key_arn   = module.kms.key_arn
   force_destroy = true
 }}
 
@@ -68,6 +85,7 @@ module "iam" {{
   oidc_issuer       = "oidc.eks.eu-west-1.amazonaws.com/id/MOTO"
   data_bucket_arn   = module.s3.data_bucket_arn
   logs_bucket_arn   = module.s3.logs_bucket_arn
+  data_kms_key_arn  = module.kms.key_arn
 }}
 
 output "summary" {{
@@ -76,6 +94,8 @@ output "summary" {{
     data_bucket     = module.s3.data_bucket
     registry        = module.ecr.registry
     worker_role     = module.iam.airflow_worker_role_arn
+    data_key        = module.kms.key_arn
+    state_bucket    = module.state_bucket.bucket
   }}
 }}
 """
@@ -123,6 +143,8 @@ def test_apply_and_destroy_against_moto(tmp_path: Path) -> None:
         assert summary["data_bucket"] == "airkube-moto-data"
         assert summary["registry"].endswith(".amazonaws.com/airkube")
         assert summary["worker_role"].endswith(":role/airkube-moto-airflow-worker")
+        assert summary["data_key"].startswith("arn:aws:kms:eu-west-1:")
+        assert summary["state_bucket"] == "airkube-terraform-state-123456789012"
         # A second plan finds nothing to change: the modules round-trip through the API cleanly.
         plan = run(["plan", "-detailed-exitcode", "-input=false"], root, data, env)
         assert plan.returncode == 0, f"the applied state drifts:\n{plan.output}"

@@ -158,6 +158,8 @@ def test_cluster_autoscaler_release() -> None:
     assert _attr(body, "chart") == '"cluster-autoscaler"'
     assert "autoDiscovery = { clusterName = local.env.cluster_name }" in body
     assert "local.env.cluster_autoscaler_role_arn" in body
+    # The autoscaler's minor version follows the cluster's, whatever the chart defaults to.
+    assert 'image = { tag = "v${local.env.kubernetes_version}.0" }' in body
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -188,3 +190,15 @@ def test_platform_parses_as_hcl(tmp_path: Path) -> None:
         with path.open() as handle:
             parsed = hcl2.load(handle)
         assert parsed, path
+
+
+def test_every_environment_value_read_is_an_output_of_the_environment_layer() -> None:
+    """local.env.<name> is terraform_remote_state of envs/<env>: each name must be a key of its output."""
+    outputs = (REPO / "terraform" / "envs" / "root" / "outputs.tf").read_text()
+    environment = _blocks(outputs, "output")["environment"]
+    exported = set(re.findall(r"(?m)^\s{4}(\w+)\s*=", environment))
+    used = {
+        name for path in PLATFORM.glob("*.tf") for name in re.findall(r"local\.env\.(\w+)", path.read_text())
+    }
+    assert used, "the platform layer reads nothing from the environment layer?"
+    assert used <= exported, f"envs/root/outputs.tf does not export {sorted(used - exported)}"

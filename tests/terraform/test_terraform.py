@@ -13,7 +13,7 @@ import pytest
 from paths import REPO
 from tf_cli import ENVS, MODULES, TF_ROOT, Result, run
 
-ROOTS = [f"envs/{env}" for env in ENVS] + [f"modules/{module}" for module in MODULES]
+ROOTS = ["bootstrap"] + [f"envs/{env}" for env in ENVS] + [f"modules/{module}" for module in MODULES]
 SHARED_ENV_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 
 
@@ -146,19 +146,64 @@ def _make(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_make_apply_orders_layers_and_destroy_reverses() -> None:
-    apply = _make("tf-apply", "ENV=staging")
+    apply = _make("apply", "ENV=staging")
     assert apply.returncode == 0, apply.stderr
     lines = [line for line in apply.stdout.splitlines() if " apply " in f"{line} "]
     assert [("envs/staging" in line, "platform" in line) for line in lines] == [(True, False), (False, True)]
-    destroy = _make("tf-destroy", "ENV=prod")
+    destroy = _make("destroy", "ENV=prod")
     assert destroy.returncode == 0, destroy.stderr
     lines = [line for line in destroy.stdout.splitlines() if " destroy " in f"{line} "]
     assert ["platform" in line for line in lines] == [True, False]
     assert "envs/prod" in lines[1]
     assert "-var-file=prod.tfvars" in lines[0] and "backend-prod.hcl" in destroy.stdout
+    assert "bootstrap" not in destroy.stdout, "destroy must leave the state bucket, and its state, alone"
 
 
-@pytest.mark.parametrize("target", ["tf-plan", "tf-apply", "tf-destroy"])
+def test_make_bootstrap_keeps_its_local_state_outside_terraform() -> None:
+    result = _make("bootstrap", "ENV=staging")
+    assert result.returncode == 0, result.stderr
+    state = re.search(r"-backend-config=path=(\S+)", result.stdout)
+    assert state and Path(state[1]) == REPO / ".local" / "terraform" / "bootstrap-staging.tfstate"
+    assert re.search(r"-chdir=\S*terraform/bootstrap apply .*-var-file=staging\.tfvars", result.stdout)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_bootstrap_makes_the_bucket_the_backends_name(env: str) -> None:
+    """bootstrap/<env>.tfvars names envs/<env>'s account, whose backend.tf names that account's bucket."""
+
+    def account_and_region(path: Path) -> tuple[str, str]:
+        text = path.read_text()
+        account = re.search(r'aws_account_id\s*=\s*"(\d{12})"', text)
+        region = re.search(r'region\s*=\s*"([a-z0-9-]+)"', text)
+        assert account and region, f"{path} lacks aws_account_id or region"
+        return account[1], region[1]
+
+    account, region = account_and_region(TF_ROOT / "bootstrap" / f"{env}.tfvars")
+    assert (account, region) == account_and_region(TF_ROOT / "envs" / env / "terraform.tfvars")
+    backend = (TF_ROOT / "envs" / env / "backend.tf").read_text()
+    assert re.search(rf'bucket\s*=\s*"airkube-terraform-state-{account}"', backend)
+    assert re.search(rf'region\s*=\s*"{region}"', backend)
+    assert (
+        'bucket = "airkube-terraform-state-${var.aws_account_id}"'
+        in (TF_ROOT / "bootstrap" / "main.tf").read_text()
+    )
+
+
+def test_make_applies_one_layer_at_a_time() -> None:
+    for target, layer, other in (
+        ("apply-environment", "envs/staging", "platform"),
+        ("apply-platform", "platform", "envs/staging"),
+    ):
+        result = _make(target, "ENV=staging")
+        assert result.returncode == 0, result.stderr
+        applies = [line for line in result.stdout.splitlines() if " apply " in f"{line} "]
+        assert len(applies) == 1 and layer in applies[0] and other not in result.stdout, result.stdout
+
+
+TARGETS = ["bootstrap", "plan", "apply", "apply-environment", "apply-platform", "destroy"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_make_refuses_unknown_env(target: str) -> None:
     result = _make(target, "ENV=dev")
     assert result.returncode != 0 and "ENV must be one of" in result.stderr
@@ -166,7 +211,7 @@ def test_make_refuses_unknown_env(target: str) -> None:
 
 def test_make_targets_described_and_prefixed() -> None:
     text = (TF_ROOT / "terraform.mk").read_text()
-    for target in ("tf-plan", "tf-apply", "tf-destroy"):
+    for target in TARGETS:
         assert re.search(rf"(?m)^{target}:.*## \S", text), f"{target} needs a `## description`"
     assigned = set(re.findall(r"(?m)^([A-Za-z_][A-Za-z0-9_]*)\s*[:?+]?=", text))
     assert all(name.startswith("TF_") or name == "TF" for name in assigned), assigned

@@ -1,5 +1,5 @@
-# Prod's state, in prod's account. The bucket (versioned, encrypted, public access blocked) is made once
-# by hand before the first `make tf-apply ENV=prod`; use_lockfile locks with an S3 object.
+# Prod's state, in prod's account. The bucket (versioned, encrypted, public access blocked)
+# is made once per account by `make bootstrap ENV=prod`; use_lockfile locks with an S3 object.
 terraform {
   backend "s3" {
     bucket       = "airkube-terraform-state-210987654321"

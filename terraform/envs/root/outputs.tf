@@ -6,6 +6,7 @@ output "environment" {
   value = {
     name                          = module.environment.environment
     cluster_name                  = module.environment.cluster_name
+    kubernetes_version            = module.environment.kubernetes_version
     cluster_endpoint              = module.environment.cluster_endpoint
     cluster_certificate_authority = module.environment.cluster_certificate_authority
     efs_volume_handle             = module.environment.efs_volume_handle

@@ -1,5 +1,5 @@
-# Staging's state, in staging's account. The bucket (versioned, encrypted, public access blocked) is made
-# once by hand before the first `make tf-apply ENV=staging`; use_lockfile locks with an S3 object.
+# Staging's state, in staging's account. The bucket (versioned, encrypted, public access blocked)
+# is made once per account by `make bootstrap ENV=staging`; use_lockfile locks with an S3 object.
 terraform {
   backend "s3" {
     bucket       = "airkube-terraform-state-123456789012"

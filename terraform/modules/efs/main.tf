@@ -1,8 +1,10 @@
-# The task logs volume: an encrypted EFS file system with a mount target in each zone and an access point
-# rooted at /airflow-logs, owned by Airflow's uid 50000 and gid 0 with mode 0775 (helm/README.md).
+# The task logs volume: an EFS file system encrypted with the environment's key, a mount target in each
+# zone, and an access point rooted at /airflow-logs, owned by Airflow's uid 50000 and gid 0 with mode 0775
+# (helm/README.md).
 
 resource "aws_efs_file_system" "this" {
   encrypted        = true
+  kms_key_id       = var.kms_key_arn
   performance_mode = "generalPurpose"
   throughput_mode  = "elastic"
 

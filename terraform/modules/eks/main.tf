@@ -1,11 +1,15 @@
-# The EKS cluster: control plane with secrets encrypted by its own KMS key, a fixed-size system node group,
+# The EKS cluster: control plane with secrets encrypted by its own KMS key and its logs kept in CloudWatch, a fixed-size system node group,
 # a worker node group the Cluster Autoscaler scales between worker_min_nodes and worker_max_nodes, the
 # EFS CSI driver addon (the task logs volume) and the OIDC provider IRSA roles trust.
 
 data "aws_partition" "current" {}
 
 locals {
-  partition = data.aws_partition.current.partition
+  partition      = data.aws_partition.current.partition
+  account_id     = data.aws_caller_identity.current.account_id
+  region         = data.aws_region.current.name
+  log_group_name = "/aws/eks/${var.cluster_name}/cluster"
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
   # What the Cluster Autoscaler's auto-discovery looks for (--node-group-auto-discovery=asg:tag=...).
   autoscaler_tags = {
     "k8s.io/cluster-autoscaler/enabled"             = "true"
@@ -13,10 +17,43 @@ locals {
   }
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
+# The cluster's own key: envelope encryption of Kubernetes Secrets, and the control-plane log group. Its
+# policy hands its use to IAM in this account, and lets CloudWatch Logs use it for that one log group.
 resource "aws_kms_key" "secrets" {
-  description         = "${var.cluster_name}: envelope encryption of Kubernetes Secrets"
+  description         = "${var.cluster_name}: Kubernetes Secrets and control-plane logs"
   enable_key_rotation = true
-  tags                = var.tags
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministersThroughIAM"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "ControlPlaneLogGroup"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = local.log_group_arn } }
+      },
+    ]
+  })
+  tags = var.tags
+}
+
+# EKS writes here when the cluster has logging on; made first so Terraform owns its retention and key.
+resource "aws_cloudwatch_log_group" "control_plane" {
+  name              = local.log_group_name
+  retention_in_days = var.control_plane_log_retention_days
+  kms_key_id        = aws_kms_key.secrets.arn
+  tags              = var.tags
 }
 
 resource "aws_iam_role" "cluster" {
@@ -61,10 +98,11 @@ resource "aws_eks_cluster" "this" {
     }
   }
 
-  enabled_cluster_log_types = ["api", "audit", "authenticator"]
+  # All five: the scheduler's and controller manager's logs are what explains a pod left Pending.
+  enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
   tags                      = var.tags
 
-  depends_on = [aws_iam_role_policy_attachment.cluster]
+  depends_on = [aws_iam_role_policy_attachment.cluster, aws_cloudwatch_log_group.control_plane]
 }
 
 # IRSA: pods' service account tokens are exchanged for IAM roles that trust this provider (iam module).
@@ -127,6 +165,9 @@ resource "aws_launch_template" "node" {
   tags = var.tags
 }
 
+# Two blocks, not one for_each over a map: the worker group's lifecycle leaves desired_size to the
+# Cluster Autoscaler, a lifecycle cannot differ between a for_each's instances, and the system group's
+# desired size must follow system_node_count.
 resource "aws_eks_node_group" "system" {
   cluster_name    = aws_eks_cluster.this.name
   node_group_name = "system"

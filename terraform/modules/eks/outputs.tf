@@ -3,6 +3,11 @@ output "cluster_name" {
   value       = aws_eks_cluster.this.name
 }
 
+output "kubernetes_version" {
+  description = "The cluster's Kubernetes minor version, e.g. 1.33 (the Cluster Autoscaler's must match it)."
+  value       = aws_eks_cluster.this.version
+}
+
 output "cluster_endpoint" {
   description = "The Kubernetes API server's URL."
   value       = aws_eks_cluster.this.endpoint

@@ -131,6 +131,17 @@ variable "efs_csi_role_arn" {
   }
 }
 
+variable "control_plane_log_retention_days" {
+  description = "Days CloudWatch keeps the control plane's logs (API, audit, authenticator, scheduler, controller manager)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.control_plane_log_retention_days)
+    error_message = "control_plane_log_retention_days must be one of CloudWatch's retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of the module."
   type        = map(string)

@@ -11,13 +11,20 @@ locals {
   )
 }
 
+module "kms" {
+  source = "../kms"
+  name   = local.name
+  tags   = var.tags
+}
+
 module "network" {
-  source             = "../network"
-  name               = local.name
-  vpc_cidr           = var.vpc_cidr
-  availability_zones = var.availability_zones
-  single_nat_gateway = var.single_nat_gateway
-  tags               = var.tags
+  source                = "../network"
+  name                  = local.name
+  vpc_cidr              = var.vpc_cidr
+  availability_zones    = var.availability_zones
+  single_nat_gateway    = var.single_nat_gateway
+  flow_logs_destination = module.s3.flow_logs_destination
+  tags                  = var.tags
 }
 
 module "eks" {
@@ -47,6 +54,7 @@ module "rds" {
   deletion_protection          = var.db_deletion_protection
   backup_retention_days        = var.db_backup_retention_days
   pgbouncer_server_connections = local.pgbouncer_server_connections
+  kms_key_arn                  = module.kms.key_arn
   tags                         = var.tags
 }
 
@@ -58,12 +66,14 @@ module "efs" {
   allowed_security_group_ids = [module.eks.cluster_security_group_id]
   posix_uid                  = local.helm_values.uid
   posix_gid                  = local.helm_values.gid
+  kms_key_arn                = module.kms.key_arn
   tags                       = var.tags
 }
 
 module "s3" {
   source             = "../s3"
   name_prefix        = local.name
+  kms_key_arn        = module.kms.key_arn
   log_retention_days = var.log_retention_days
   force_destroy      = var.force_destroy
   tags               = var.tags
@@ -84,5 +94,6 @@ module "iam" {
   worker_service_account = local.helm_values.workers.serviceAccount.name
   data_bucket_arn        = module.s3.data_bucket_arn
   logs_bucket_arn        = module.s3.logs_bucket_arn
+  data_kms_key_arn       = module.kms.key_arn
   tags                   = var.tags
 }

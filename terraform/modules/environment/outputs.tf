@@ -10,6 +10,11 @@ output "cluster_name" {
   value       = module.eks.cluster_name
 }
 
+output "kubernetes_version" {
+  description = "The cluster's Kubernetes minor version (the platform layer picks the Cluster Autoscaler's from it)."
+  value       = module.eks.kubernetes_version
+}
+
 output "cluster_endpoint" {
   description = "The Kubernetes API server's URL."
   value       = module.eks.cluster_endpoint

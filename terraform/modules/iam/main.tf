@@ -105,20 +105,43 @@ resource "aws_iam_role_policy" "cluster_autoscaler" {
           "ec2:DescribeInstanceTypes",
           "ec2:DescribeLaunchTemplateVersions",
           "ec2:GetInstanceTypesFromInstanceRequirements",
-          "eks:DescribeNodegroup",
         ]
-        Resource = "*"
+        Resource = "*" # these Describe/Get actions take no resource-level permissions
+      },
+      {
+        Sid      = "DescribeOwnNodeGroups"
+        Effect   = "Allow"
+        Action   = ["eks:DescribeNodegroup"]
+        Resource = "arn:${local.partition}:eks:*:*:nodegroup/${var.cluster_name}/*/*"
       },
       {
         Sid      = "ResizeOwnGroups"
         Effect   = "Allow"
         Action   = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
-        Resource = "*"
+        Resource = "arn:${local.partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
         Condition = {
           StringEquals = { "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.cluster_name}" = "owned" }
         }
       },
     ]
+  })
+}
+
+# The data bucket is encrypted with the environment's key: whoever reads or writes it needs the key too,
+# and only through S3.
+resource "aws_iam_role_policy" "data_key" {
+  for_each = toset(["airflow-worker", "airkube-task"])
+  name     = "kms-data"
+  role     = aws_iam_role.irsa[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "DataBucketKeyThroughS3"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = var.data_kms_key_arn
+      Condition = { StringLike = { "kms:ViaService" = "s3.*.amazonaws.com" } }
+    }]
   })
 }
 

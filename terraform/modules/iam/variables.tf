@@ -71,6 +71,16 @@ variable "logs_bucket_arn" {
   }
 }
 
+variable "data_kms_key_arn" {
+  description = "The customer-managed KMS key the data bucket is encrypted with (kms module): worker and task pods use it through S3."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.data_kms_key_arn))
+    error_message = "data_kms_key_arn must be a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<id> (the kms module's key_arn output)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of the module."
   type        = map(string)

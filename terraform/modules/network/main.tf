@@ -18,6 +18,24 @@ resource "aws_vpc" "this" {
   tags                 = merge(var.tags, { Name = var.name })
 }
 
+# Nothing uses the VPC's default security group; with no rules it admits and emits nothing, so a resource
+# created without one is isolated instead of open.
+resource "aws_default_security_group" "this" {
+  vpc_id  = aws_vpc.this.id
+  ingress = [] # removes the default rule that admits the group's own members
+  egress  = [] # removes the default allow-all egress rule
+  tags    = merge(var.tags, { Name = "${var.name}-default-unused" })
+}
+
+# Every accepted and rejected flow, to the logs bucket (which expires them with the task logs).
+resource "aws_flow_log" "this" {
+  vpc_id               = aws_vpc.this.id
+  traffic_type         = "ALL"
+  log_destination_type = "s3"
+  log_destination      = var.flow_logs_destination
+  tags                 = merge(var.tags, { Name = var.name })
+}
+
 resource "aws_internet_gateway" "this" {
   vpc_id = aws_vpc.this.id
   tags   = merge(var.tags, { Name = var.name })

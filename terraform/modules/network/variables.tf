@@ -33,6 +33,16 @@ variable "availability_zones" {
   }
 }
 
+variable "flow_logs_destination" {
+  description = "The S3 bucket ARN, with an optional prefix, that receives the VPC's flow logs (the s3 module's flow_logs_destination)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+(/.*)?$", var.flow_logs_destination))
+    error_message = "flow_logs_destination must be an S3 bucket ARN such as arn:aws:s3:::airkube-staging-logs/vpc-flow-logs/."
+  }
+}
+
 variable "single_nat_gateway" {
   description = "One NAT gateway for all zones (cheaper, staging) instead of one per zone (survives a zone outage, prod)."
   type        = bool

@@ -1,5 +1,8 @@
-# Airflow's metadata database: PostgreSQL 16 on RDS, encrypted, in the database subnets only, reachable
-# only from the EKS cluster security group (PgBouncer), its master password kept by RDS in Secrets Manager.
+# Airflow's metadata database: PostgreSQL 16 on RDS, encrypted with the environment's key, in the database
+# subnets only, reachable only from the EKS cluster security group (PgBouncer), its master password kept by
+# RDS in Secrets Manager, with Performance Insights and enhanced monitoring on.
+
+data "aws_partition" "current" {}
 
 resource "aws_db_subnet_group" "this" {
   name       = var.name
@@ -60,7 +63,27 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
+# Enhanced monitoring: OS metrics (CPU steal, memory, connections' processes) every minute.
+resource "aws_iam_role" "monitoring" {
+  name = "${var.name}-rds-monitoring"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "monitoring.rds.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  role       = aws_iam_role.monitoring.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
 resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_161:Airflow reaches the database through PgBouncer, which cannot present 15-minute IAM tokens; it uses the password RDS keeps and rotates in Secrets Manager.
   identifier     = var.name
   engine         = "postgres"
   engine_version = var.engine_version
@@ -74,6 +97,7 @@ resource "aws_db_instance" "this" {
   max_allocated_storage = var.max_allocated_storage_gb
   storage_type          = "gp3"
   storage_encrypted     = true
+  kms_key_id            = var.kms_key_arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.this.id]
@@ -91,7 +115,12 @@ resource "aws_db_instance" "this" {
   final_snapshot_identifier  = var.deletion_protection ? "${var.name}-final" : null
 
   performance_insights_enabled    = true
+  performance_insights_kms_key_id = var.kms_key_arn
+  monitoring_interval             = 60
+  monitoring_role_arn             = aws_iam_role.monitoring.arn
   enabled_cloudwatch_logs_exports = ["postgresql"]
 
   tags = var.tags
+
+  depends_on = [aws_iam_role_policy_attachment.monitoring]
 }

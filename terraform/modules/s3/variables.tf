@@ -8,8 +8,18 @@ variable "name_prefix" {
   }
 }
 
+variable "kms_key_arn" {
+  description = "The customer-managed KMS key the data bucket is encrypted with (kms module)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<id> (the kms module's key_arn output)."
+  }
+}
+
 variable "log_retention_days" {
-  description = "Days remote task logs are kept in the logs bucket before they expire."
+  description = "Days the logs bucket keeps an object (task logs, access logs, flow logs) before it expires."
   type        = number
   default     = 90
 

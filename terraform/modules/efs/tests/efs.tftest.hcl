@@ -5,14 +5,15 @@ variables {
   vpc_id                     = "vpc-0123456789abcdef0"
   subnet_ids                 = ["subnet-a", "subnet-b", "subnet-c"]
   allowed_security_group_ids = ["sg-cluster"]
+  kms_key_arn                = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 }
 
 run "encrypted_with_a_mount_target_per_zone" {
   command = plan
 
   assert {
-    condition     = aws_efs_file_system.this.encrypted
-    error_message = "the file system must be encrypted"
+    condition     = aws_efs_file_system.this.encrypted && aws_efs_file_system.this.kms_key_id == var.kms_key_arn
+    error_message = "the file system must be encrypted with the environment's customer-managed key"
   }
   assert {
     condition     = length(aws_efs_mount_target.this) == 3
@@ -59,4 +60,12 @@ run "rejects_no_allowed_groups" {
     allowed_security_group_ids = []
   }
   expect_failures = [var.allowed_security_group_ids]
+}
+
+run "rejects_a_key_alias_for_a_key_arn" {
+  command = plan
+  variables {
+    kms_key_arn = "alias/airkube-test"
+  }
+  expect_failures = [var.kms_key_arn]
 }

@@ -5,6 +5,16 @@ mock_provider "aws" {
       partition = "aws"
     }
   }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
 }
 
 variables {
@@ -58,6 +68,31 @@ run "encrypted_and_locked_down" {
     condition     = !aws_eks_cluster.this.vpc_config[0].endpoint_public_access
     error_message = "without public_access_cidrs the API endpoint is private only"
   }
+}
+
+run "control_plane_logs_kept_and_encrypted" {
+  command = plan
+
+  assert {
+    condition     = length(aws_eks_cluster.this.enabled_cluster_log_types) == 5
+    error_message = "all five control-plane log types must be on"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.control_plane.name == "/aws/eks/airkube-test/cluster" && aws_cloudwatch_log_group.control_plane.retention_in_days == 365
+    error_message = "the log group EKS writes to must be managed here, with a year's retention by default"
+  }
+  assert {
+    condition     = jsondecode(aws_kms_key.secrets.policy).Statement[1].Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"] == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/eks/airkube-test/cluster"
+    error_message = "CloudWatch Logs may use the cluster key for the control-plane log group only"
+  }
+}
+
+run "rejects_a_retention_cloudwatch_does_not_offer" {
+  command = plan
+  variables {
+    control_plane_log_retention_days = 100
+  }
+  expect_failures = [var.control_plane_log_retention_days]
 }
 
 run "efs_csi_addon_and_oidc" {

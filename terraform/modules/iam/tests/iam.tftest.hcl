@@ -14,6 +14,7 @@ variables {
   oidc_issuer       = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
   data_bucket_arn   = "arn:aws:s3:::airkube-staging-data"
   logs_bucket_arn   = "arn:aws:s3:::airkube-staging-logs"
+  data_kms_key_arn  = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 }
 
 run "irsa_roles_trust_one_service_account_each" {
@@ -51,8 +52,19 @@ run "least_privilege_policies" {
     error_message = "worker pods write remote logs"
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.cluster_autoscaler.policy).Statement[1].Condition.StringEquals["aws:ResourceTag/k8s.io/cluster-autoscaler/airkube-staging"] == "owned"
+    condition     = jsondecode(aws_iam_role_policy.cluster_autoscaler.policy).Statement[2].Condition.StringEquals["aws:ResourceTag/k8s.io/cluster-autoscaler/airkube-staging"] == "owned"
     error_message = "the autoscaler may only resize this cluster's groups"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.cluster_autoscaler.policy).Statement[1].Resource == "arn:aws:eks:*:*:nodegroup/airkube-staging/*/*"
+    error_message = "the autoscaler may only describe this cluster's node groups"
+  }
+  assert {
+    condition = toset(keys(aws_iam_role_policy.data_key)) == toset(["airflow-worker", "airkube-task"]) && alltrue([
+      for p in values(aws_iam_role_policy.data_key) : jsondecode(p.policy).Statement[0].Resource == var.data_kms_key_arn
+      && jsondecode(p.policy).Statement[0].Condition.StringLike["kms:ViaService"] == "s3.*.amazonaws.com"
+    ])
+    error_message = "worker and task pods may use the data key, through S3 only"
   }
 }
 
@@ -70,4 +82,12 @@ run "rejects_issuer_with_scheme" {
     oidc_issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
   }
   expect_failures = [var.oidc_issuer]
+}
+
+run "rejects_a_key_alias_for_a_key_arn" {
+  command = plan
+  variables {
+    data_kms_key_arn = "alias/airkube-staging"
+  }
+  expect_failures = [var.data_kms_key_arn]
 }

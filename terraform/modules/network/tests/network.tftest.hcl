@@ -1,9 +1,10 @@
 mock_provider "aws" {}
 
 variables {
-  name               = "airkube-test"
-  vpc_cidr           = "10.40.0.0/16"
-  availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+  name                  = "airkube-test"
+  vpc_cidr              = "10.40.0.0/16"
+  availability_zones    = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+  flow_logs_destination = "arn:aws:s3:::airkube-test-logs/vpc-flow-logs/"
 }
 
 run "three_zones_private_nodes_and_database" {
@@ -33,6 +34,27 @@ run "three_zones_private_nodes_and_database" {
     condition     = aws_subnet.private[0].tags["kubernetes.io/role/internal-elb"] == "1" && aws_subnet.public[0].tags["kubernetes.io/role/elb"] == "1"
     error_message = "subnets need the load balancer role tags"
   }
+}
+
+run "flow_logs_and_a_closed_default_security_group" {
+  command = plan
+
+  assert {
+    condition     = aws_flow_log.this.traffic_type == "ALL" && aws_flow_log.this.log_destination == var.flow_logs_destination
+    error_message = "every flow, accepted or rejected, must be logged to flow_logs_destination"
+  }
+  assert {
+    condition     = length(aws_default_security_group.this.ingress) == 0 && length(aws_default_security_group.this.egress) == 0
+    error_message = "the default security group must have no rules"
+  }
+}
+
+run "rejects_a_flow_log_destination_that_is_not_a_bucket" {
+  command = plan
+  variables {
+    flow_logs_destination = "airkube-test-logs"
+  }
+  expect_failures = [var.flow_logs_destination]
 }
 
 run "single_nat_gateway" {

@@ -1,4 +1,11 @@
-mock_provider "aws" {}
+# Mocked data sources return random strings; IAM policy ARNs must carry a real partition.
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+}
 
 variables {
   name                         = "airkube-test"
@@ -8,6 +15,7 @@ variables {
   allowed_security_group_ids   = ["sg-cluster"]
   pgbouncer_server_connections = 80
   deletion_protection          = false
+  kms_key_arn                  = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 }
 
 run "staging_private_encrypted_postgres16" {
@@ -18,8 +26,16 @@ run "staging_private_encrypted_postgres16" {
     error_message = "the metadata database must be PostgreSQL 16"
   }
   assert {
-    condition     = aws_db_instance.this.storage_encrypted
-    error_message = "the database storage must be encrypted"
+    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == var.kms_key_arn
+    error_message = "the database storage must be encrypted with the environment's customer-managed key"
+  }
+  assert {
+    condition     = aws_db_instance.this.performance_insights_enabled && aws_db_instance.this.performance_insights_kms_key_id == var.kms_key_arn
+    error_message = "Performance Insights must be on, encrypted with the environment's key"
+  }
+  assert {
+    condition     = aws_db_instance.this.monitoring_interval == 60 && aws_iam_role_policy_attachment.monitoring.policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    error_message = "enhanced monitoring must report every minute through a role with the AWS monitoring policy"
   }
   assert {
     condition     = !aws_db_instance.this.publicly_accessible
@@ -126,4 +142,12 @@ run "rejects_unknown_environment" {
     environment = "dev"
   }
   expect_failures = [var.environment]
+}
+
+run "rejects_a_key_alias_for_a_key_arn" {
+  command = plan
+  variables {
+    kms_key_arn = "alias/airkube-test"
+  }
+  expect_failures = [var.kms_key_arn]
 }

@@ -1,0 +1,3 @@
+environment    = "prod"
+aws_account_id = "210987654321" # terraform/envs/prod/terraform.tfvars
+region         = "eu-west-1"
