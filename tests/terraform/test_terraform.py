@@ -74,9 +74,7 @@ def test_every_validation_has_a_failing_run(module: str) -> None:
     allowed_untested = {
         "eks": {
             "cluster_name",
-            "system_instance_types",
             "system_node_count",
-            "worker_instance_types",
             "node_disk_size_gb",
             "efs_csi_role_arn",
         },

@@ -59,6 +59,13 @@ variable "system_instance_types" {
     condition     = length(var.system_instance_types) > 0
     error_message = "system_instance_types must list at least one instance type, e.g. [\"m6i.large\"]."
   }
+
+  validation {
+    # x86-64 general-purpose, compute and memory families: the images are built for linux/amd64
+    # (IMAGE_PLATFORM in helm/helm.mk), so a Graviton (arm64) node could not run them.
+    condition     = alltrue([for t in var.system_instance_types : can(regex("^(m5|m6i|m7i|c5|c6i|c7i|r5|r6i|r7i|m6a|m7a|c6a|c7a|r6a|r7a)\\.(large|xlarge|[0-9]+xlarge)$", t))])
+    error_message = "system_instance_types must be x86-64 instance types from the m, c or r families, 5th generation or later (e.g. m6i.large); the images are linux/amd64, so Graviton types such as m7g cannot run them."
+  }
 }
 
 variable "system_node_count" {
@@ -80,6 +87,13 @@ variable "worker_instance_types" {
   validation {
     condition     = length(var.worker_instance_types) > 0
     error_message = "worker_instance_types must list at least one instance type, e.g. [\"m6i.xlarge\"]."
+  }
+
+  validation {
+    # x86-64 general-purpose, compute and memory families: the images are built for linux/amd64
+    # (IMAGE_PLATFORM in helm/helm.mk), so a Graviton (arm64) node could not run them.
+    condition     = alltrue([for t in var.worker_instance_types : can(regex("^(m5|m6i|m7i|c5|c6i|c7i|r5|r6i|r7i|m6a|m7a|c6a|c7a|r6a|r7a)\\.(large|xlarge|[0-9]+xlarge)$", t))])
+    error_message = "worker_instance_types must be x86-64 instance types from the m, c or r families, 5th generation or later (e.g. m6i.xlarge); the images are linux/amd64, so Graviton types such as m7g cannot run them."
   }
 }
 

@@ -148,3 +148,19 @@ run "rejects_one_subnet" {
   }
   expect_failures = [var.subnet_ids]
 }
+
+run "rejects_a_misspelt_instance_type" {
+  command = plan
+  variables {
+    worker_instance_types = ["m6i.xlarg"]
+  }
+  expect_failures = [var.worker_instance_types]
+}
+
+run "rejects_an_arm64_instance_type" {
+  command = plan
+  variables {
+    system_instance_types = ["m7g.large"]
+  }
+  expect_failures = [var.system_instance_types]
+}
