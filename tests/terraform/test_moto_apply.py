@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from airkube_dev.processes import free_port
 from tf_cli import TF_ROOT, run
 
 ROOT = """
@@ -101,13 +102,6 @@ output "summary" {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.mark.slow
 def _wait_for_port(port: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -118,8 +112,9 @@ def _wait_for_port(port: int, timeout: float = 60.0) -> None:
     raise AssertionError(f"moto did not start listening on 127.0.0.1:{port}")
 
 
+@pytest.mark.slow
 def test_apply_and_destroy_against_moto(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     # A process of its own: moto reads MOTO_IAM_LOAD_MANAGED_POLICIES (needed for the AWS managed
     # AmazonEFSCSIDriverPolicy) when it is imported, and other tests may have imported it already.
     server = subprocess.Popen(

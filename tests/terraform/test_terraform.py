@@ -121,17 +121,23 @@ def test_env_backend_locks_and_pins(env: str) -> None:
     assert re.search(rf'environment\s*=\s*"{env}"', tfvars)
 
 
+def _account_and_region(tfvars: Path) -> tuple[str, str]:
+    """The aws_account_id and region a tfvars file sets."""
+    text = tfvars.read_text()
+    account = re.search(r'aws_account_id\s*=\s*"(\d{12})"', text)
+    region = re.search(r'region\s*=\s*"([a-z0-9-]+)"', text)
+    assert account and region, f"{tfvars} lacks aws_account_id or region"
+    return account[1], region[1]
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_env_account_matches_helm_overlay(env: str) -> None:
     """The account in the tfvars and the role/bucket names the modules make match helm/values-<env>.yaml."""
     overlay = (REPO / "helm" / f"values-{env}.yaml").read_text()
-    account = re.search(
-        r'aws_account_id\s*=\s*"(\d{12})"', (TF_ROOT / "envs" / env / "terraform.tfvars").read_text()
-    )
-    assert account
-    assert f"arn:aws:iam::{account[1]}:role/airkube-{env}-airflow-worker" in overlay
+    account, _ = _account_and_region(TF_ROOT / "envs" / env / "terraform.tfvars")
+    assert f"arn:aws:iam::{account}:role/airkube-{env}-airflow-worker" in overlay
     assert f"s3://airkube-{env}-data/" in overlay
-    assert f"{account[1]}.dkr.ecr." in overlay
+    assert f"{account}.dkr.ecr." in overlay
 
 
 def _make(*args: str) -> subprocess.CompletedProcess[str]:
@@ -168,16 +174,8 @@ def test_make_bootstrap_keeps_its_local_state_outside_terraform() -> None:
 @pytest.mark.parametrize("env", ENVS)
 def test_bootstrap_makes_the_bucket_the_backends_name(env: str) -> None:
     """bootstrap/<env>.tfvars names envs/<env>'s account, whose backend.tf names that account's bucket."""
-
-    def account_and_region(path: Path) -> tuple[str, str]:
-        text = path.read_text()
-        account = re.search(r'aws_account_id\s*=\s*"(\d{12})"', text)
-        region = re.search(r'region\s*=\s*"([a-z0-9-]+)"', text)
-        assert account and region, f"{path} lacks aws_account_id or region"
-        return account[1], region[1]
-
-    account, region = account_and_region(TF_ROOT / "bootstrap" / f"{env}.tfvars")
-    assert (account, region) == account_and_region(TF_ROOT / "envs" / env / "terraform.tfvars")
+    account, region = _account_and_region(TF_ROOT / "bootstrap" / f"{env}.tfvars")
+    assert (account, region) == _account_and_region(TF_ROOT / "envs" / env / "terraform.tfvars")
     backend = (TF_ROOT / "envs" / env / "backend.tf").read_text()
     assert re.search(rf'bucket\s*=\s*"airkube-terraform-state-{account}"', backend)
     assert re.search(rf'region\s*=\s*"{region}"', backend)
