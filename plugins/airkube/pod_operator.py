@@ -28,6 +28,7 @@ from airkube import contract, pod_defaults, validation
 from airkube.alerts.failure import TaskFailureNotifier
 from airkube.errors import AirkubeDagError
 from airkube.local_runner import LocalProcessRunner, local_environment
+from airkube.pod_failure import container_failure
 from airkube.settings import platform_settings
 
 if TYPE_CHECKING:
@@ -226,6 +227,24 @@ class AirkubePodOperator(KubernetesPodOperator):
             raise AirflowSkipException(f"Command exited with {exit_code}, which skips this task")
         if exit_code != 0:
             raise AirflowException(f"Command {self.cmds[0]!r} exited with {exit_code}: {last_line}")
+
+    def cleanup(
+        self,
+        pod: Any,
+        remote_pod: Any,
+        xcom_result: dict | None = None,
+        context: Context | None = None,
+    ) -> None:
+        """KubernetesPodOperator's cleanup, with the container's own reason first in a failure's message
+        (airkube.pod_failure says why: an OOM kill is otherwise invisible in the alert)."""
+        try:
+            super().cleanup(pod, remote_pod, xcom_result, context)
+        except AirflowException as err:
+            reason = container_failure(remote_pod, self.base_container_name)
+            if reason is None:
+                raise
+            self.log.error("Task pod %s failed: %s", getattr(remote_pod.metadata, "name", "?"), reason)
+            raise AirflowException(f"{reason}\n{err}") from err
 
     def on_kill(self) -> None:
         if self.runner == "local":

@@ -98,8 +98,15 @@ def test_the_chart_files_are_the_pinned_version():
 
 
 def test_there_is_an_overlay_per_environment_and_no_other():
+    """Plus values-local.yaml, the one machine's overlay of `make dev-k8s` (tests/helm/test_local_overlay.py
+    keeps it to what one machine cannot have)."""
     overlays = sorted(p.name for p in BASE_VALUES.parent.glob("values-*.yaml"))
-    assert overlays == sorted(overlay_path(env).name for env in ENVIRONMENTS)
+    assert overlays == sorted([*(overlay_path(env).name for env in ENVIRONMENTS), "values-local.yaml"])
+
+
+def test_the_local_overlay_validates_against_the_chart_schema():
+    local = merge(load_yaml(BASE_VALUES), load_yaml(BASE_VALUES.parent / "values-local.yaml"))
+    assert schema_errors(local) == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

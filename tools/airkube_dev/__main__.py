@@ -9,50 +9,77 @@ from pathlib import Path
 
 from airkube_dev import components
 from airkube_dev.errors import PlatformError
+from airkube_dev.k8s_platform import DEFAULT_K8S_PORTS, KubernetesPlatform
 from airkube_dev.layout import Layout
-from airkube_dev.platform import REPO, Platform, ports_from_environment
+from airkube_dev.platform import DEFAULT_PORTS, REPO, Platform, ports_from_environment
 
 
-def _platform() -> Platform:
+def _platform(kubernetes: bool = False) -> Platform:
+    """`make dev`'s platform, or `make dev-k8s`'s (a state folder of its own, so both can exist)."""
+    if kubernetes:
+        root = Path(os.environ.get("AIRKUBE_DEV_K8S_STATE", REPO / ".local" / "dev-k8s")).resolve()
+        return KubernetesPlatform(Layout(root))
     root = Path(os.environ.get("AIRKUBE_DEV_STATE", REPO / ".local" / "dev")).resolve()
     return Platform(Layout(root))
 
 
-def cmd_up(_: argparse.Namespace) -> None:
-    platform = _platform()
+def _both() -> list[Platform]:
+    return [_platform(), _platform(kubernetes=True)]
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    platform = _platform(args.kubernetes)
     print(f"starting the local airkube platform in {platform.layout.root} ...", flush=True)
-    state = platform.up(ports_from_environment())
+    defaults = DEFAULT_K8S_PORTS if args.kubernetes else DEFAULT_PORTS
+    state = platform.up(ports_from_environment(defaults))
     user, password = platform.login()
-    print(
-        f"\nairkube is up: Airflow {_airflow_version()} with LocalExecutor, PostgreSQL on "
-        f"127.0.0.1:{state.ports.postgres} behind PgBouncer on 127.0.0.1:{state.ports.pgbouncer}\n"
-        f"  UI:     http://127.0.0.1:{state.ports.api}\n"
-        f"  login:  {user} / {password}\n"
-        f"  logs:   {platform.layout.logs}\n"
-        f"  data:   {platform.layout.data_dir}\n"
-        f"next: `make demo` runs high_priorities once; `make stop` stops everything."
-    )
+    executor = "KubernetesExecutor on the Kubernetes stand-in" if args.kubernetes else "LocalExecutor"
+    lines = [
+        f"\nairkube is up: Airflow {_airflow_version()} with {executor}, PostgreSQL on "
+        f"127.0.0.1:{state.ports.postgres} behind PgBouncer on 127.0.0.1:{state.ports.pgbouncer}",
+        f"  UI:     http://127.0.0.1:{state.ports.api}",
+        f"  login:  {user} / {password}",
+        f"  logs:   {platform.layout.logs}",
+        f"  data:   {platform.layout.data_dir}",
+    ]
+    if isinstance(platform, KubernetesPlatform):
+        lines += [
+            f"kubeconfig: {platform.kubeconfig}",
+            (
+                "(a stand-in for EKS's API server and kubelet: `KUBECONFIG=<that path> kubectl "
+                "get pods -n airflow`)"
+            ),
+            "next: trigger a DAG in the UI; `make stop` stops everything, task containers included.",
+        ]
+    else:
+        lines.append("next: `make demo` runs high_priorities once; `make stop` stops everything.")
+    print("\n".join(lines))
 
 
 def cmd_down(_: argparse.Namespace) -> None:
-    stopped = _platform().down()
+    stopped = [name for platform in _both() for name in platform.down()]
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 def cmd_clean(_: argparse.Namespace) -> None:
-    platform = _platform()
-    platform.clean()
-    print(f"removed {platform.layout.root}")
+    for platform in _both():
+        platform.clean()
+        print(f"removed {platform.layout.root}")
 
 
 def cmd_status(_: argparse.Namespace) -> None:
-    platform = _platform()
-    for name, pid in components.running(platform.layout).items():
-        print(f"  {name:14} {'pid ' + str(pid) if pid else 'not running'}")
-    try:
-        print(f"  health: {components.health(platform.api_url())}")
-    except OSError as err:
-        print(f"  health: no answer ({err})")
+    for platform in _both():
+        if not platform.layout.state_file.exists():
+            continue
+        print(f"{platform.layout.root}:")
+        for name, pid in components.running(platform.layout).items():
+            print(f"  {name:14} {'pid ' + str(pid) if pid else 'not running'}")
+        if isinstance(platform, KubernetesPlatform):
+            print(f"  {'kube-standin':14} {'running' if platform.kube_running() else 'not running'}")
+        try:
+            print(f"  health: {components.health(platform.api_url())}")
+        except OSError as err:
+            print(f"  health: no answer ({err})")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -60,7 +87,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     platform = _platform()
     if any(pid is None for pid in components.running(platform.layout).values()):
-        cmd_up(args)
+        cmd_up(argparse.Namespace(kubernetes=False))
     sys.exit(run_demo(platform, dag_id=args.dag_id, date=args.date))
 
 
@@ -80,7 +107,9 @@ def _airflow_version() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="airkube_dev", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the platform (safe to run twice)").set_defaults(func=cmd_up)
+    up = commands.add_parser("up", help="start the platform (safe to run twice)")
+    up.add_argument("--kubernetes", action="store_true", help="KubernetesExecutor on the Kubernetes stand-in")
+    up.set_defaults(func=cmd_up)
     commands.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
     commands.add_parser("clean", help="stop and delete the local state").set_defaults(func=cmd_clean)
     commands.add_parser("status", help="components and health").set_defaults(func=cmd_status)

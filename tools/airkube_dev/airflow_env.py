@@ -6,14 +6,15 @@ an Airflow configuration option, documented at airflow.apache.org (configuration
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
+from airkube_dev import processes
 from airkube_dev.layout import Layout, State
 
 ADMIN_USER = "admin"
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 # LocalExecutor starts one worker process (about 130 MB) per slot; tasks here are local processes
 # that mostly use CPU, so a few more slots than the 2 cores keeps both busy while others start up.
 DEFAULT_PARALLELISM = 4
@@ -42,8 +43,8 @@ def airflow_env(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__FERNET_KEY": state.secrets.fernet_key,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(layout)),
+        # The auth manager production runs (the chart's default): users and roles in the metadata DB.
+        "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
         # Nothing runs by its timetable on a laptop: runs start from the UI, `make demo`, the REST API
         # or a backfill, all through the real scheduler. DAGs arrive unpaused so those runs start.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
@@ -71,13 +72,34 @@ def airflow_env(
     }
 
 
-def passwords_file(layout: Layout) -> Path:
-    return layout.airflow_home / "simple_auth_manager_passwords.json"
+def ensure_admin(env: dict[str, str], state: State) -> None:
+    """The UI login, made once per state folder with FAB's own CLI (as helm/README.md does in a cluster).
 
-
-def write_passwords(layout: Layout, state: State) -> None:
-    """The UI login, fixed per state folder (SimpleAuthManager would otherwise invent one)."""
-    path = passwords_file(layout)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({ADMIN_USER: state.secrets.admin_password}))
-    path.chmod(0o600)
+    A marker in AIRFLOW_HOME skips the 10 s CLI start on later runs; `users create` itself refuses
+    nothing when the user exists, so a lost marker costs only time.
+    """
+    marker = Path(env["AIRFLOW_HOME"]) / ".admin-created"
+    if marker.exists():
+        return
+    processes.run(
+        [
+            str(Path(sys.executable).parent / "airflow"),
+            "users",
+            "create",
+            "--username",
+            ADMIN_USER,
+            "--password",
+            state.secrets.admin_password,
+            "--role",
+            "Admin",
+            "--email",
+            "admin@airkube.invalid",
+            "--firstname",
+            "airkube",
+            "--lastname",
+            "admin",
+        ],
+        what="airflow users create (the local admin)",
+        env=env,
+    )
+    marker.write_text("")

@@ -24,7 +24,7 @@ class RunProgress:
 
 
 class AirflowApi:
-    """Authenticated with a JWT from the simple auth manager's /auth/token, as the UI does."""
+    """Authenticated with a JWT from the auth manager's /auth/token (FAB's, as in production)."""
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url
@@ -40,10 +40,21 @@ class AirflowApi:
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, path, **kwargs)
+        response = self._request(method, path, **kwargs)
         if response.status_code >= 400:
             raise PlatformError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
         return response.json() if response.content else None
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; a read (GET) that times out is tried again, twice: a busy api-server is slow,
+        not wrong, and reading twice changes nothing."""
+        for attempt in range(3):
+            try:
+                return self.client.request(method, path, **kwargs)
+            except httpx.TimeoutException:
+                if method != "GET" or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180.0) -> None:
         """Until the dag-processor has parsed `dag_id` (a new file takes one refresh interval)."""
@@ -56,6 +67,10 @@ class AirflowApi:
         raise PlatformError(
             f"DAG {dag_id} did not appear within {timeout:.0f}s; check logs/dag-processor.log"
         )
+
+    def unpause(self, dag_id: str) -> None:
+        """The UI's pause toggle: the chart keeps new DAGs paused (dags_are_paused_at_creation)."""
+        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def import_errors(self) -> list[dict]:
         return self._call("GET", "/importErrors")["import_errors"]

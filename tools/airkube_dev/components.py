@@ -27,12 +27,16 @@ def migrate(env: Mapping[str, str]) -> None:
     processes.run([airflow_binary(), "db", "migrate"], what="airflow db migrate", env=dict(env))
 
 
-def start_all(layout: Layout, env: Mapping[str, str]) -> None:
+def start_all(layout: Layout, envs: Mapping[str, Mapping[str, str]]) -> None:
+    """Start each component that is not running, with its own environment (`envs[name]`)."""
     for name in COMPONENTS:
         pid_file = layout.pids / f"{name}.pid"
         if processes.read_pid(pid_file) is None:
             processes.start(
-                [airflow_binary(), name], pid_file=pid_file, log_file=layout.logs / f"{name}.log", env=env
+                [airflow_binary(), name],
+                pid_file=pid_file,
+                log_file=layout.logs / f"{name}.log",
+                env=envs[name],
             )
 
 

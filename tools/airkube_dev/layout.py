@@ -20,6 +20,8 @@ class Ports:
     postgres: int
     pgbouncer: int
     api: int
+    kube: int | None = None
+    """The Kubernetes stand-in's API port (make dev-k8s only)."""
 
 
 @dataclass(frozen=True)

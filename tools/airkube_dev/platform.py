@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airkube_dev import components, processes
-from airkube_dev.airflow_env import ADMIN_USER, DEFAULT_PARALLELISM, airflow_env, write_passwords
+from airkube_dev.airflow_env import ADMIN_USER, DEFAULT_PARALLELISM, airflow_env, ensure_admin
 from airkube_dev.database import PgBouncer, Postgres, ServiceUser, find_binary
 from airkube_dev.errors import PlatformError
 from airkube_dev.layout import Layout, Ports, Secrets, State
@@ -20,6 +20,7 @@ PORT_VARIABLES = {
     "postgres": "AIRKUBE_DEV_PG_PORT",
     "pgbouncer": "AIRKUBE_DEV_PGBOUNCER_PORT",
     "api": "AIRKUBE_DEV_API_PORT",
+    "kube": "AIRKUBE_DEV_KUBE_PORT",
 }
 DEFAULT_PORTS = Ports(postgres=15432, pgbouncer=16432, api=8080)
 
@@ -79,23 +80,41 @@ class Platform:
         postgres.start()
         postgres.ensure_database()
         pgbouncer.start()
-        env = self.env(state)
-        components.migrate({**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.direct_url()})
-        write_passwords(self.layout, state)
-        components.start_all(self.layout, env)
+        self.prepare(state)
+        components.migrate({**self.env(state), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.direct_url()})
+        ensure_admin(self.env(state), state)
+        components.start_all(
+            self.layout, {name: self.component_env(name, state) for name in components.COMPONENTS}
+        )
         components.wait_until_healthy(self.layout, f"http://127.0.0.1:{state.ports.api}")
         return state
 
+    def prepare(self, state: State) -> None:
+        """What must exist before the components start (LocalExecutor needs nothing more)."""
+
+    def component_env(self, component: str, state: State) -> dict[str, str]:
+        """The environment of one component; the same for all four with LocalExecutor."""
+        return self.env(state)
+
     def _check_ports(self, state: State, postgres_running: bool, pgbouncer_running: bool) -> None:
         api_running = components.running(self.layout)["api-server"] is not None
-        already = {"postgres": postgres_running, "pgbouncer": pgbouncer_running, "api": api_running}
+        already = {
+            "postgres": postgres_running,
+            "pgbouncer": pgbouncer_running,
+            "api": api_running,
+            "kube": self.kube_running(),
+        }
         for service, port in vars(state.ports).items():
-            if not already[service] and not processes.port_is_free(port):
+            if port is not None and not already[service] and not processes.port_is_free(port):
                 raise PlatformError(
                     f"port {port} ({service}) is already in use by another process. Stop that process, "
                     f"or pick a free port with {PORT_VARIABLES[service]}=<port> (a new state folder only; "
                     f"this one keeps its ports: {self.layout.state_file}), then run `make dev` again."
                 )
+
+    def kube_running(self) -> bool:
+        """Whether the Kubernetes stand-in of this state folder runs (never, with LocalExecutor)."""
+        return False
 
     def down(self) -> list[str]:
         """Stop exactly what `up` started, by pid; data stays."""
@@ -124,10 +143,14 @@ class Platform:
         return ADMIN_USER, self.state().secrets.admin_password
 
 
-def ports_from_environment() -> Ports:
-    values = {}
+def ports_from_environment(defaults: Ports = DEFAULT_PORTS) -> Ports:
+    values: dict[str, int | None] = {}
     for service, variable in PORT_VARIABLES.items():
-        raw = os.environ.get(variable, str(getattr(DEFAULT_PORTS, service)))
+        default = getattr(defaults, service)
+        if default is None:
+            values[service] = None
+            continue
+        raw = os.environ.get(variable, str(default))
         if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
             raise PlatformError(f"{variable}={raw!r} is not a port number between 1024 and 65535")
         values[service] = int(raw)

@@ -44,7 +44,19 @@ def read_pid(pid_file: Path) -> int | None:
         return None
     except PermissionError:
         return pid  # alive, owned by the unprivileged database user
+    if _is_zombie(pid):  # killed, not yet reaped by its parent (a test that started it): gone
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return None
     return pid
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def start(

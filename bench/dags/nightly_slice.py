@@ -1,0 +1,34 @@
+"""nightly_slice: 20 tasks of dags/high_priorities.py, for bench/k8s_overhead.py.
+
+Its first 4 sources, each extract -> validate -> clean -> enrich -> publish, built with the same
+TaskTemplate and the same commands; no summary. Small enough that one run on the Kubernetes platform
+(two pods per task) takes minutes, not an hour. The benchmark checks that SOURCES and STEPS still
+match high_priorities'.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
+
+from airkube import TaskTemplate
+
+SOURCES = ("orders", "payments", "refunds", "invoices")
+STEPS = ("extract", "validate", "clean", "enrich", "publish")
+
+pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="small")
+
+with DAG(
+    dag_id="nightly_slice",
+    description="Benchmark: 4 sources of high_priorities, extract to publish (20 tasks).",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["benchmark"],
+    default_args={"owner": "data-eng"},
+) as dag:
+    for source in SOURCES:
+        with TaskGroup(group_id=source):
+            steps = [(step, [step, "--source", source] if step == "extract" else [step]) for step in STEPS]
+            pipeline.chain(steps)
