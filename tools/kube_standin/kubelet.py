@@ -99,16 +99,26 @@ class Kubelet:
         )
 
     async def shutdown(self) -> None:
-        """Stop every container this node started (make stop)."""
-        for run in list(self.pods.values()):
-            for container in run.runs.values():
-                runtime = self._runtime(container.image)
-                with contextlib.suppress(Exception):
+        """Stop every container this node started, all at once (make stop)."""
+
+        async def stop(container: ContainerRun, running: bool) -> None:
+            runtime = self._runtime(container.image)
+            with contextlib.suppress(Exception):
+                if running:
                     await runtime.stop(container, 5)
-                    await runtime.remove(container)
+                await runtime.remove(container)
+
+        await asyncio.gather(
+            *(
+                stop(container, name in run.started and name not in run.finished)
+                for run in list(self.pods.values())
+                for name, container in run.runs.items()
+            )
+        )
 
     # --- the pod's life -------------------------------------------------------------------------
     def _runtime(self, image: str) -> PodmanRuntime | ProcessRuntime:
+        image = image.split("@", 1)[0]  # by digest: the repository is what precedes it
         repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
         return self.processes if repository in self.config.process_images else self.podman
 
@@ -397,6 +407,7 @@ class Kubelet:
             env={},
             log_path=pod_dir / f"{spec['name']}.log",
             termination_log=termination_log,
+            termination_path=spec.get("terminationMessagePath", "/dev/termination-log"),
             workdir=spec.get("workingDir"),
             user=None if uid is None else f"{uid}:{gid if gid is not None else uid}",
             groups=[pod_sc["fsGroup"]] if pod_sc.get("fsGroup") is not None else [],

@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from airkube_dev.podman import default_ulimits, podman_command
@@ -37,6 +39,7 @@ class ContainerRun:
     env: dict[str, str]
     log_path: Path
     termination_log: Path
+    termination_path: str = "/dev/termination-log"  # terminationMessagePath, where the container writes
     workdir: str | None = None
     user: str | None = None  # "uid:gid"
     groups: list[int] = field(default_factory=list)
@@ -50,6 +53,11 @@ class ContainerRun:
     tmpfs: dict[str, int | None] = field(default_factory=dict)  # mount path -> size in bytes
     binds: list[tuple[str, str, bool]] = field(default_factory=list)  # host, container, read-only
     labels: dict[str, str] = field(default_factory=dict)
+
+
+# The longest line a process-runtime container may print before it is split (readline's own default,
+# 64 KiB, would stop the reader and leave the process blocked on a full pipe).
+LINE_LIMIT = 16 * 1024 * 1024
 
 
 class RuntimeError_(Exception):
@@ -109,7 +117,7 @@ class PodmanRuntime:
             argv += ["--tmpfs", f"{path}:rw,mode=1777" + (f",size={size}" if size else "")]
         for host, container, read_only in run.binds:
             argv += ["--volume", f"{host}:{container}:{'ro' if read_only else 'rw'}"]
-        argv += ["--volume", f"{run.termination_log}:/dev/termination-log:rw"]
+        argv += ["--volume", f"{run.termination_log}:{run.termination_path}:rw"]
         for key, value in run.env.items():
             argv += ["--env", f"{key}={value}"]
         for key, value in run.labels.items():
@@ -188,10 +196,11 @@ async def _kernel_oom_killed_in(container_id: str) -> bool:
 
 
 def _podman_time(value: str | None) -> str:
-    """podman's `2026-12-02 12:00:00.123 +0000 UTC` as RFC 3339 seconds."""
+    """podman's RFC 3339 nanosecond time, with whatever offset it prints, as RFC 3339 seconds in UTC."""
     if not value:
         return _now()
-    return value[:10] + "T" + value[11:19] + "Z"
+    stamp = re.sub(r"(\.\d{6})\d+", r"\1", value.replace("Z", "+00:00"))  # Python keeps microseconds
+    return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ProcessRuntime:
@@ -228,6 +237,7 @@ class ProcessRuntime:
                 stderr=asyncio.subprocess.PIPE,
                 stdin=asyncio.subprocess.DEVNULL,
                 start_new_session=True,
+                limit=LINE_LIMIT,
             )
         except OSError as err:
             raise RuntimeError_(f'exec: "{argv[0]}": {err.strerror}') from err
@@ -254,24 +264,49 @@ class ProcessRuntime:
     async def wait(self, run: ContainerRun) -> Exit:
         proc = self._procs[run.name]
         code = await proc.wait()
+        kill_session(proc.pid, signal.SIGKILL)  # a container's processes end with its first one
         with contextlib.suppress(Exception):
             await self._pumps[run.name]
         exit_code = 128 - code if code < 0 else code  # a signal, as a container runtime reports it
         return Exit(exit_code, "Completed" if exit_code == 0 else "Error", self._started[run.name], _now())
 
     async def stop(self, run: ContainerRun, grace_seconds: int) -> None:
+        """SIGTERM to the container's first process, as a runtime stops a container; SIGKILL to every
+        process of it after the grace period."""
         proc = self._procs.get(run.name)
         if proc is None or proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.kill(proc.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(proc.wait(), grace_seconds)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_session(proc.pid, signal.SIGKILL)
             await proc.wait()
 
     async def remove(self, run: ContainerRun) -> None:
         self._procs.pop(run.name, None)
         (self.pid_dir / f"{run.name}.pid").unlink(missing_ok=True)
+
+
+def session_members(session_id: int) -> list[int]:
+    """Every process of a session: a process-runtime container's processes (its first process leads the
+    session; Airflow's task runner puts the task in a process group of its own, not a session)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:  # after ")": state, ppid, pgrp, session
+            members.append(int(entry.name))
+    return members
+
+
+def kill_session(session_id: int, sig: signal.Signals) -> None:
+    """Signal every process of the session at once, as a node's loss or a container's end does."""
+    for pid in session_members(session_id):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
