@@ -7,6 +7,8 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -72,6 +74,17 @@ class StatsdReceiver:
 
     def close(self) -> None:
         self.socket.close()
+
+
+@contextmanager
+def alert_receivers() -> Iterator[tuple[HttpReceiver, HttpReceiver, StatsdReceiver]]:
+    """Slack's, Datadog's and DogStatsD's stand-ins for one platform, stopped afterwards."""
+    with HttpReceiver() as slack, HttpReceiver() as datadog:
+        statsd = StatsdReceiver()
+        try:
+            yield slack, datadog, statsd
+        finally:
+            statsd.close()
 
 
 def slack_connection(receiver: HttpReceiver, webhook_path: str) -> str:

@@ -17,7 +17,7 @@ from airkube_dev.platform import Platform
 from airkube_dev.processes import free_port
 from e2e_support import RunningPlatform
 from paths import REPO
-from receivers import HttpReceiver, StatsdReceiver, alert_env, slack_connection
+from receivers import HttpReceiver, StatsdReceiver, alert_env, alert_receivers, slack_connection
 
 FAILING_DAG = """
     from datetime import timedelta
@@ -112,20 +112,17 @@ def running_platform() -> Iterator[RunningPlatform]:
     flag.write_text("0")
     for name, source in ALERT_DAGS.items():
         (dags / name).write_text(textwrap.dedent(source).replace("FLAG_FILE", str(flag)))
-    slack, datadog, statsd = HttpReceiver().__enter__(), HttpReceiver().__enter__(), StatsdReceiver()
-    platform = Platform(
-        Layout(root / "state"), dags_folder=dags, extra_env=platform_alert_env(slack, datadog, statsd)
-    )
-    try:
-        platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))
-        api = AirflowApi(platform.api_url(), *platform.login())
-        yield RunningPlatform(platform, api, slack=slack, datadog=datadog, statsd=statsd, flag=flag)
-    finally:
-        platform.down()
-        slack.__exit__()
-        datadog.__exit__()
-        statsd.close()
-        shutil.rmtree(root, ignore_errors=True)
+    with alert_receivers() as (slack, datadog, statsd):
+        platform = Platform(
+            Layout(root / "state"), dags_folder=dags, extra_env=platform_alert_env(slack, datadog, statsd)
+        )
+        try:
+            platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))
+            api = AirflowApi(platform.api_url(), *platform.login())
+            yield RunningPlatform(platform, api, slack=slack, datadog=datadog, statsd=statsd, flag=flag)
+        finally:
+            platform.down()
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def platform_alert_env(slack: HttpReceiver, datadog: HttpReceiver, statsd: StatsdReceiver) -> dict[str, str]:

@@ -9,7 +9,7 @@ task pods run the task image built by `make images-local` as podman containers.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,24 +125,20 @@ class PodWatch:
     def stop(self) -> None:
         self._stop.set()
 
-    def pods(self, dag_id: str, task_id: str, kind: str) -> list[dict[str, Any]]:
+    def _of(self, dag_id: str, kind: str) -> list[dict[str, Any]]:
         """`kind` "worker" (the executor's worker pods) or "task" (KubernetesPodOperator's pods)."""
         marker = "kubernetes_executor" if kind == "worker" else "kubernetes_pod_operator"
         return [
             pod
             for pod in self.added
-            if pod["labels"].get("dag_id") == dag_id
-            and pod["labels"].get("task_id") == task_id
-            and pod["labels"].get(marker) == "True"
+            if pod["labels"].get("dag_id") == dag_id and pod["labels"].get(marker) == "True"
         ]
 
+    def pods(self, dag_id: str, task_id: str, kind: str) -> list[dict[str, Any]]:
+        return [pod for pod in self._of(dag_id, kind) if pod["labels"].get("task_id") == task_id]
+
     def per_task(self, dag_id: str, kind: str) -> dict[str, int]:
-        counts: dict[str, int] = defaultdict(int)
-        for pod in self.added:
-            marker = "kubernetes_executor" if kind == "worker" else "kubernetes_pod_operator"
-            if pod["labels"].get("dag_id") == dag_id and pod["labels"].get(marker) == "True":
-                counts[pod["labels"]["task_id"]] += 1
-        return dict(counts)
+        return dict(Counter(pod["labels"]["task_id"] for pod in self._of(dag_id, kind)))
 
 
 @dataclass

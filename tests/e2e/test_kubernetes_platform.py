@@ -29,7 +29,7 @@ from airkube_dev.layout import Layout, Ports
 from airkube_dev.processes import free_port
 from k8s_support import K8S_DAGS, K8sPlatform, PodWatch, kube_client, write_dags
 from kube_standin.runtime import kill_session
-from receivers import HttpReceiver, StatsdReceiver, alert_env
+from receivers import alert_env, alert_receivers
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubernetes]
 
@@ -44,35 +44,32 @@ def k8s() -> Iterator[K8sPlatform]:
     dags = root / "dags"
     dags.mkdir()
     write_dags(dags)
-    slack, datadog, statsd = HttpReceiver().__enter__(), HttpReceiver().__enter__(), StatsdReceiver()
-    platform = KubernetesPlatform(
-        Layout(root / "state"), dags_folder=dags, extra_env=alert_env(slack, datadog, statsd)
-    )
-    watcher = None
-    try:
-        platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port(), kube=free_port()))
-        kube = kube_client(platform.kubeconfig)
-        token = base64.b64encode(b"s3cret").decode()
-        kube.create_namespaced_secret(
-            NAMESPACE, {"metadata": {"name": "k8s-test-token"}, "data": {"API_TOKEN": token}}
+    with alert_receivers() as (slack, datadog, statsd):
+        platform = KubernetesPlatform(
+            Layout(root / "state"), dags_folder=dags, extra_env=alert_env(slack, datadog, statsd)
         )
-        watcher = PodWatch(kube).start()
-        api = AirflowApi(platform.api_url(), *platform.login())
-        running = K8sPlatform(platform, api, kube, watcher, slack, datadog, statsd)
-        for dag_id in K8S_DAGS:
-            api.wait_for_dag(dag_id)
-            api.unpause(dag_id)
-        for dag_id in ("k8s_small", "k8s_failing"):  # side by side: the tests below wait for them
-            running.runs[dag_id] = api.trigger(dag_id, NIGHT, NIGHT.add(days=1))
-        yield running
-    finally:
-        if watcher:
-            watcher.stop()
-        platform.down()
-        slack.__exit__()
-        datadog.__exit__()
-        statsd.close()
-        shutil.rmtree(root, ignore_errors=True)
+        watcher = None
+        try:
+            platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port(), kube=free_port()))
+            kube = kube_client(platform.kubeconfig)
+            token = base64.b64encode(b"s3cret").decode()
+            kube.create_namespaced_secret(
+                NAMESPACE, {"metadata": {"name": "k8s-test-token"}, "data": {"API_TOKEN": token}}
+            )
+            watcher = PodWatch(kube).start()
+            api = AirflowApi(platform.api_url(), *platform.login())
+            running = K8sPlatform(platform, api, kube, watcher, slack, datadog, statsd)
+            for dag_id in K8S_DAGS:
+                api.wait_for_dag(dag_id)
+                api.unpause(dag_id)
+            for dag_id in ("k8s_small", "k8s_failing"):  # side by side: the tests below wait for them
+                running.runs[dag_id] = api.trigger(dag_id, NIGHT, NIGHT.add(days=1))
+            yield running
+        finally:
+            if watcher:
+                watcher.stop()
+            platform.down()
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _finished(k8s: K8sPlatform, dag_id: str) -> dict[str, dict]:

@@ -355,6 +355,16 @@ def test_pod_level_unconfined_seccomp_is_403(core: kubernetes.client.CoreV1Api) 
     assert 'pod must not set securityContext.seccompProfile.type to \\"Unconfined\\"' in refused.value.body
 
 
+def test_a_host_port_is_403(core: kubernetes.client.CoreV1Api) -> None:
+    """Baseline (and so restricted) forbids host ports; the chart tests rely on this check too."""
+    pod = idle_pod("host-port")
+    pod["spec"]["containers"][0]["ports"] = [{"containerPort": 8080, "hostPort": 8080}]
+    with pytest.raises(ApiException) as refused:
+        core.create_namespaced_pod(NAMESPACE, pod)
+    assert refused.value.status == 403
+    assert 'hostPort (container \\"base\\" uses hostPort 8080)' in refused.value.body
+
+
 def test_restricted_pod_is_201(core: kubernetes.client.CoreV1Api) -> None:
     _, code, _ = core.create_namespaced_pod_with_http_info(NAMESPACE, idle_pod("compliant"))
     assert code == 201

@@ -4,16 +4,13 @@ venv (.venv-checkov, `make checkov-venv`) with --skip-download, so it reads only
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from paths import CHECKOV_VENV, REPO
-
-CHECKOV = CHECKOV_VENV / "bin" / "checkov"
+from checkov_cli import checkov_report
+from paths import REPO
 
 # Each is justified in a `#checkov:skip=` comment beside its resource: S3 cross-region replication and
 # event notifications, access logging of the access-log bucket itself, SSE-S3 on that bucket (the only
@@ -22,17 +19,7 @@ REVIEWED_SKIPS = {"CKV_AWS_144", "CKV2_AWS_62", "CKV_AWS_18", "CKV_AWS_145", "CK
 
 
 def _scan(directory: Path) -> dict[str, Any]:
-    assert CHECKOV.exists(), f"{CHECKOV} is missing: run `make checkov-venv`"
-    proc = subprocess.run(
-        [str(CHECKOV), "-d", str(directory), "--framework", "terraform", "--skip-download", "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode in (0, 1), f"checkov crashed ({proc.returncode}):\n{proc.stderr[-3000:]}"
-    report = json.loads(proc.stdout)
-    assert isinstance(report, dict), "one framework was asked for, so checkov gives one report"
-    return report
+    return checkov_report(directory, "terraform")
 
 
 @pytest.fixture(scope="module")

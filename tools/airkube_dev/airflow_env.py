@@ -10,7 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-from airkube_dev import processes
 from airkube_dev.layout import Layout, State
 
 ADMIN_USER = "admin"
@@ -70,36 +69,3 @@ def airflow_env(
         "AIRKUBE_DATA_URL": f"file://{layout.data_dir}",
         "AIRKUBE_ENV": "dev",
     }
-
-
-def ensure_admin(env: dict[str, str], state: State) -> None:
-    """The UI login, made once per state folder with FAB's own CLI (as helm/README.md does in a cluster).
-
-    A marker in AIRFLOW_HOME skips the 10 s CLI start on later runs; `users create` itself refuses
-    nothing when the user exists, so a lost marker costs only time.
-    """
-    marker = Path(env["AIRFLOW_HOME"]) / ".admin-created"
-    if marker.exists():
-        return
-    processes.run(
-        [
-            str(Path(sys.executable).parent / "airflow"),
-            "users",
-            "create",
-            "--username",
-            ADMIN_USER,
-            "--password",
-            state.secrets.admin_password,
-            "--role",
-            "Admin",
-            "--email",
-            "admin@airkube.invalid",
-            "--firstname",
-            "airkube",
-            "--lastname",
-            "admin",
-        ],
-        what="airflow users create (the local admin)",
-        env=env,
-    )
-    marker.write_text("")

@@ -27,6 +27,39 @@ def migrate(env: Mapping[str, str]) -> None:
     processes.run([airflow_binary(), "db", "migrate"], what="airflow db migrate", env=dict(env))
 
 
+def ensure_admin(env: Mapping[str, str], username: str, password: str) -> None:
+    """The UI login, made once per state folder with FAB's own CLI (as helm/README.md does in a cluster).
+
+    A marker in AIRFLOW_HOME skips the 10 s CLI start on later runs; `users create` itself refuses
+    nothing when the user exists, so a lost marker costs only time.
+    """
+    marker = Path(env["AIRFLOW_HOME"]) / ".admin-created"
+    if marker.exists():
+        return
+    processes.run(
+        [
+            airflow_binary(),
+            "users",
+            "create",
+            "--username",
+            username,
+            "--password",
+            password,
+            "--role",
+            "Admin",
+            "--email",
+            "admin@airkube.invalid",
+            "--firstname",
+            "airkube",
+            "--lastname",
+            "admin",
+        ],
+        what="airflow users create (the local admin)",
+        env=dict(env),
+    )
+    marker.write_text("")
+
+
 def start_all(layout: Layout, envs: Mapping[str, Mapping[str, str]]) -> None:
     """Start each component that is not running, with its own environment (`envs[name]`)."""
     for name in COMPONENTS:

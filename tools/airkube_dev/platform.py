@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airkube_dev import components, processes
-from airkube_dev.airflow_env import ADMIN_USER, DEFAULT_PARALLELISM, airflow_env, ensure_admin
+from airkube_dev.airflow_env import ADMIN_USER, DEFAULT_PARALLELISM, airflow_env
 from airkube_dev.database import PgBouncer, Postgres, ServiceUser, find_binary
 from airkube_dev.errors import PlatformError
 from airkube_dev.layout import Layout, Ports, Secrets, State
@@ -81,8 +81,9 @@ class Platform:
         postgres.ensure_database()
         pgbouncer.start()
         self.prepare(state)
-        components.migrate({**self.env(state), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.direct_url()})
-        ensure_admin(self.env(state), state)
+        env = self.env(state)
+        components.migrate({**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.direct_url()})
+        components.ensure_admin(env, ADMIN_USER, state.secrets.admin_password)
         components.start_all(
             self.layout, {name: self.component_env(name, state) for name in components.COMPONENTS}
         )

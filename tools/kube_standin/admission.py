@@ -70,6 +70,14 @@ def restricted_violations(pod: dict[str, Any]) -> list[str]:
     ]
     if host:
         found.append(f"host namespaces ({', '.join(host)})")
+    ports = [
+        f'container "{c["name"]}" uses hostPort {port["hostPort"]}'
+        for c in containers
+        for port in c.get("ports") or []
+        if port.get("hostPort")
+    ]
+    if ports:
+        found.append(f"hostPort ({', '.join(ports)})")
     privileged = names(lambda sc: sc.get("privileged"))
     if privileged:
         found.append(

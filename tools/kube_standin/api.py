@@ -64,9 +64,12 @@ _AS = re.compile(r"as=([A-Za-z]+)")
 log = logging.getLogger("kube_standin.api")
 
 
-def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> web.Response:
-    """A Kubernetes Status object, the body of every error the real API server returns."""
-    body = {
+def status_body(
+    code: int, reason: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A Kubernetes Status object, the body of every error the real API server returns (and of a watch's
+    ERROR event)."""
+    body: dict[str, Any] = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
@@ -77,7 +80,11 @@ def status(code: int, reason: str, message: str, details: dict[str, Any] | None 
     }
     if details:
         body["details"] = details
-    return web.json_response(body, status=code)
+    return body
+
+
+def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> web.Response:
+    return web.json_response(status_body(code, reason, message, details), status=code)
 
 
 def not_found(resource: str, name: str) -> web.Response:
@@ -299,15 +306,7 @@ class ApiServer:
         try:
             subscription, backlog = self.store.subscribe(resource, since)
         except Gone:
-            gone = {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Failure",
-                "message": f"too old resource version: {since} ({self.store.revision})",
-                "reason": "Expired",
-                "code": 410,
-            }
+            gone = status_body(410, "Expired", f"too old resource version: {since} ({self.store.revision})")
             await response.write(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
             return response
         loop = asyncio.get_running_loop()
