@@ -11,15 +11,16 @@ CHECKOV_VENV := .venv-checkov
 # pip's config on some machines names local indexes that do not exist; their warnings are noise.
 PIP_QUIET := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
-.PHONY: help venv checkov-venv dev dev-k8s stop clean demo airflow status test lint pytest bench lock clean-venv
+.PHONY: help venv checkov-venv dev dev-k8s stop clean demo airflow status test lint pytest bench lock clean-venv \
+	capacity cost-table
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: constraints.txt pyproject.toml images/pipeline/pyproject.toml
+$(BIN)/.installed: constraints.txt pyproject.toml images/pipeline/pyproject.toml tools/airkube_plan/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt pip $(PIP_QUIET)
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]" -e images/pipeline $(PIP_QUIET)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]" -e images/pipeline -e tools/airkube_plan $(PIP_QUIET)
 	touch $@
 
 venv: $(BIN)/.installed ## create .venv from the lock (constraints.txt)
@@ -62,10 +63,24 @@ pytest: venv checkov-venv kube-tools images-local
 
 test: lint pytest ## lint, then every test
 
-bench: venv kube-tools images-local ## benchmarks, side by side, printed as ratios (about 25 minutes)
+bench: venv kube-tools images-local ## benchmarks, side by side, printed as ratios (about 30 minutes)
 	$(BIN)/python bench/parse_time.py
 	$(BIN)/python bench/platform_run.py
 	$(BIN)/python bench/k8s_overhead.py
+	$(BIN)/python bench/worker_footprint.py
+
+# The capacity plan of one DAG on one environment (tools/airkube_plan; `make plan` is Terraform's).
+DAG ?= high_priorities
+DAG_FILE ?= dags/$(DAG).py
+DURATIONS ?= $(wildcard bench/durations/$(DAG).json)
+capacity: venv kube-tools ## plan one run: make capacity DAG=high_priorities ENV=prod [FROM_DB=url] [PLOT=f.png] [JSON=1]
+	@test -n "$(ENV)" || { echo "make capacity: set ENV (staging or prod)" >&2; exit 2; }
+	$(BIN)/airkube-plan --dag-file $(DAG_FILE) --dag-id $(DAG) --env $(ENV) $(if $(DURATIONS),--durations $(DURATIONS)) \
+		$(if $(FROM_DB),--from-db $(FROM_DB)) $(if $(PLOT),--plot $(PLOT)) $(if $(JSON),--json)
+
+cost-table: venv kube-tools ## rewrite README's cost table and planned night (terraform/pricing.yaml, tfvars, the plan)
+	$(BIN)/python -m airkube_plan.cost_table --write
+	$(BIN)/python -m airkube_plan.readme_plan --write
 
 lock: ## re-resolve dependencies into the locks, constraints.txt and tools/checkov/ (needs PyPI)
 	bash scripts/lock.sh $(PIP_QUIET)

@@ -35,7 +35,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -44,9 +43,10 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
+from pod_watch import PodTimes, PodWatcher, stamp
 
 from airkube_dev.api import AirflowApi
-from airkube_dev.k8s_platform import NAMESPACE, KubernetesPlatform
+from airkube_dev.k8s_platform import KubernetesPlatform
 from airkube_dev.layout import Layout, Ports
 from airkube_dev.platform import Platform
 from airkube_dev.processes import free_port
@@ -62,90 +62,6 @@ TASKS = 20
 RUN_TIMEOUT = 1800
 DAY = pendulum.datetime(2026, 10, 1, tz="UTC")
 RESULTS = REPO / "bench" / "results" / "k8s_overhead.json"
-
-
-def stamp(value: str | None) -> float | None:
-    """An ISO 8601 time of the REST API or Kubernetes as epoch seconds."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-@dataclass
-class PodTimes:
-    """One pod as the watch saw it: this process's clock when each change arrived."""
-
-    name: str
-    kind: str  # "worker" (the executor's) or "task" (KubernetesPodOperator's)
-    run_id: str  # label values, as the executor and KubernetesPodOperator write them
-    task_id: str
-    try_number: str
-    created: float
-    running: float | None = None
-    exited: float | None = None
-    started_at: str | None = None  # containerStatuses' own, one-second resolution
-    finished_at: str | None = None
-
-
-class PodWatcher(threading.Thread):
-    """Every pod of the namespace, from a watch: succeeded pods are deleted within seconds."""
-
-    def __init__(self, kubeconfig: Path) -> None:
-        super().__init__(daemon=True)
-        from kubernetes import client, config
-
-        self.core = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
-        self.pods: dict[str, PodTimes] = {}
-        self.stopping = threading.Event()
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        from kubernetes import watch
-
-        version = self.core.list_namespaced_pod(NAMESPACE).metadata.resource_version
-        try:
-            while not self.stopping.is_set():
-                stream = watch.Watch().stream(
-                    self.core.list_namespaced_pod, NAMESPACE, resource_version=version, timeout_seconds=2
-                )
-                for event in stream:
-                    self.seen(event["object"], time.time())
-                    version = event["object"].metadata.resource_version
-        except BaseException as err:  # reported by stop(), never lost in a thread
-            self.error = err
-
-    def seen(self, pod: Any, arrived: float) -> None:
-        labels = pod.metadata.labels or {}
-        kind = "task" if labels.get("kubernetes_pod_operator") == "True" else "worker"
-        times = self.pods.setdefault(
-            pod.metadata.name,
-            PodTimes(
-                pod.metadata.name,
-                kind,
-                labels.get("run_id", "?"),
-                labels.get("task_id", "?"),
-                labels.get("try_number", "?"),
-                arrived,
-            ),
-        )
-        state = (
-            pod.status.container_statuses[0].state if pod.status and pod.status.container_statuses else None
-        )
-        if state is None:
-            return
-        if (state.running or state.terminated) and times.running is None:
-            times.running = arrived
-            times.started_at = (state.running or state.terminated).started_at.isoformat()
-        if state.terminated and times.exited is None:
-            times.exited = arrived
-            times.finished_at = state.terminated.finished_at.isoformat()
-
-    def stop(self) -> dict[str, PodTimes]:
-        self.stopping.set()
-        self.join(timeout=30)
-        if self.error is not None:
-            raise RuntimeError(f"the pod watch failed: {self.error!r}") from self.error
-        return self.pods
 
 
 @dataclass

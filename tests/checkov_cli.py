@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from paths import CHECKOV_VENV
 
 CHECKOV = CHECKOV_VENV / "bin" / "checkov"
@@ -26,3 +28,19 @@ def checkov_report(directory: Path, framework: str) -> dict[str, Any]:
     report = json.loads(proc.stdout)
     assert isinstance(report, dict), "one framework was asked for, so checkov gives one report"
     return report
+
+
+def kubernetes_object(resource: str) -> str:
+    """checkov's `Kind.namespace.name[.label...]` as `Kind/name`, how the skip lists name an object."""
+    kind, _namespace, name, *_labels = resource.split(".")
+    return f"{kind}/{name}"
+
+
+def reviewed_skips(path: Path) -> dict[tuple[str, str], str]:
+    """(check id, `Kind/name`) -> why, from a reviewed skip list (tests/helm/*checkov_skips.yaml)."""
+    skips: dict[tuple[str, str], str] = {}
+    for entry in yaml.safe_load(path.read_text())["skips"]:
+        for obj in entry["objects"]:
+            assert (entry["check"], obj) not in skips, f"{entry['check']} {obj} listed twice"
+            skips[(entry["check"], obj)] = entry["why"]
+    return skips

@@ -17,11 +17,18 @@ from airkube import AirkubePodOperator
 from dag_runs import run_dag_source
 
 MAPPED_DAG = """
+    from datetime import timedelta
+
     import pendulum
     from airflow.sdk import DAG
     from airkube import TaskTemplate
 
-    tpl = TaskTemplate(image="pipeline", command=["airkube-pipeline"], operator_kwargs={"owner": "data-eng"})
+    tpl = TaskTemplate(
+        image="pipeline",
+        command=["airkube-pipeline"],
+        expected_duration=timedelta(minutes=10),  # a partial kwarg: each instance is unmapped with it
+        operator_kwargs={"owner": "data-eng"},
+    )
     with DAG("k8s_mapped", schedule="@daily", start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
         sources = [["extract", "--source", s] for s in ("a", "b", "c")]
         mapped = tpl.map("extract", expand={"arguments": sources})

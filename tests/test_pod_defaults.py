@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk import DAG
 
 from airkube import SIZES, AirkubePodOperator, TaskTemplate
-from pods import render_pod
+from pods import render_pod, task_instances
 
 REGISTRY = os.environ["AIRKUBE_IMAGE_REGISTRY"]
 DATA_URL = os.environ["AIRKUBE_DATA_URL"]
@@ -112,6 +112,34 @@ def test_namespace_and_service_account_come_from_settings():
     assert pod["spec"]["serviceAccountName"] == "airkube-task"
 
 
+def test_task_pods_run_on_the_worker_node_group_placed_by_the_bin_packing_scheduler():
+    """The system nodes hold Airflow's own pods; the default scheduler would spread task pods over every
+    node and keep each from scaling down (tests/plan/test_layers_agree.py ties both names to their layers)."""
+    spec = render_pod(_task())["spec"]
+    assert spec["nodeSelector"] == {"airkube/pool": "worker"}
+    assert spec["schedulerName"] == "airkube-binpack"
+
+
+def test_an_author_may_add_to_the_node_selector_and_choose_another_scheduler():
+    spec = render_pod(_task(node_selector={"disktype": "ssd"}, schedulername="default-scheduler"))["spec"]
+    assert spec["nodeSelector"] == {"airkube/pool": "worker", "disktype": "ssd"}
+    assert spec["schedulerName"] == "default-scheduler"
+
+
+@pytest.mark.parametrize(("size", "slots"), [("small", 1), ("medium", 3), ("large", 9)])
+def test_a_task_takes_pool_slots_for_its_size_so_the_pool_admits_what_the_nodes_hold(size, slots):
+    assert _task(size=size).pool_slots == slots
+    assert _task(size="small", memory="6Gi").pool_slots == 4  # memory counts too: 6Gi over 1536Mi slots
+    assert _task(size=size, pool_slots=1).pool_slots == 1  # an author's own choice stands
+
+
+def test_a_mapped_task_carries_its_pool_slots_as_a_partial_argument():
+    with DAG("mapped_slots", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+        template = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="medium")
+        mapped = template.map("fan", expand={"arguments": [["a"], ["b"]]})
+    assert mapped.partial_kwargs["pool_slots"] == 3
+
+
 def test_operational_defaults():
     task = _task()
     assert task.retries == 3
@@ -119,6 +147,7 @@ def test_operational_defaults():
     assert task.retry_delay == timedelta(minutes=1)
     assert task.max_retry_delay == timedelta(minutes=30)
     assert task.execution_timeout == timedelta(hours=2)
+    assert task.expected_duration is None  # declared by the author, never guessed
     # Failed pods stay for debugging; succeeded ones go.
     assert task.on_finish_action.value == "delete_succeeded_pod"
     # Reattach to a running pod after a worker restart instead of starting a second one.
@@ -140,3 +169,40 @@ def test_template_shares_defaults_and_chain_wires_inputs():
     assert {task.team for task in (first, second, third, fourth)} == {"growth"}
     assert _container(render_pod(second))["resources"]["requests"]["memory"] == SIZES["medium"].memory
     assert _container(render_pod(fourth))["resources"]["requests"]["memory"] == SIZES["large"].memory
+
+
+def test_expected_duration_from_the_template_reaches_every_task_and_a_task_may_override_it():
+    template = TaskTemplate(
+        image="pipeline", command=["airkube-pipeline"], expected_duration=timedelta(minutes=20)
+    )
+    with DAG("duration_dag", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+        first, second = template.chain([("a", ["a"]), ("b", ["b"])])
+        quick = template.task("quick", expected_duration=timedelta(minutes=2))
+        mapped = template.map("mapped", expand={"arguments": [["x"], ["y"]]})
+        mapped_quick = template.map(
+            "mapped_quick", expand={"arguments": [["x"]]}, expected_duration=timedelta(minutes=3)
+        )
+        undeclared = AirkubePodOperator.partial(task_id="undeclared", image="pipeline", command=["x"]).expand(
+            arguments=[["x"]]
+        )
+    assert first.expected_duration == second.expected_duration == timedelta(minutes=20)
+    assert quick.expected_duration == timedelta(minutes=2)
+    # A MappedOperator has no attribute of its own for it: its partial kwargs carry it...
+    assert mapped.partial_kwargs["expected_duration"] == timedelta(minutes=20)
+    assert mapped_quick.partial_kwargs["expected_duration"] == timedelta(minutes=3)
+    assert undeclared.partial_kwargs["expected_duration"] is None
+    # ...and every instance, once unmapped, has it as the plain task has.
+    assert [task.expected_duration for _, task in task_instances(mapped)] == [timedelta(minutes=20)] * 2
+
+
+def test_expected_duration_from_default_args_reaches_plain_and_mapped_tasks():
+    default_args = {"expected_duration": timedelta(minutes=7)}
+    with DAG(
+        "duration_defaults",
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1),
+        default_args=default_args,
+    ):
+        plain = AirkubePodOperator(task_id="plain", image="pipeline", command=["x"])
+        mapped = TaskTemplate(image="pipeline", command=["x"]).map("mapped", expand={"arguments": [["x"]]})
+    assert plain.expected_duration == mapped.partial_kwargs["expected_duration"] == timedelta(minutes=7)

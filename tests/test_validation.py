@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 import pytest
 from airflow.sdk import DAG, TaskGroup
@@ -21,6 +23,8 @@ def _dag(dag_id: str, **kwargs) -> DAG:
         ("size", {"size": "huge"}, "unknown size 'huge'; choose one of small, medium, large"),
         ("cpu", {"cpu": "two"}, "'two' is not a Kubernetes quantity"),
         ("cpu", {"cpu": "-1"}, "must be greater than zero"),
+        ("cpu", {"cpu": "4"}, "do not fit one worker node with the task's worker pod: at most 3150m CPU"),
+        ("memory", {"memory": "14Gi"}, "do not fit one worker node with the task's worker pod"),
         ("memory", {"memory": "512MB"}, "'512MB' is not a Kubernetes quantity"),
         ("memory", {"memory": "512m"}, "millibytes"),
         ("memory", {"memory": 0}, "must be greater than zero"),
@@ -40,6 +44,21 @@ def _dag(dag_id: str, **kwargs) -> DAG:
         ("env", {"env": {"1BAD": "x"}}, "not a valid environment variable name"),
         ("env", {"env": {"RETRIES": 3}}, "is not a string"),
         ("inputs", {"inputs": [42]}, "are not tasks"),
+        ("expected_duration", {"expected_duration": 1200}, "1200 is not a datetime.timedelta"),
+        ("expected_duration", {"expected_duration": "20m"}, "'20m' is not a datetime.timedelta"),
+        ("expected_duration", {"expected_duration": timedelta(0)}, "must be greater than zero"),
+        ("expected_duration", {"expected_duration": timedelta(minutes=-5)}, "must be greater than zero"),
+        # Equal to the default execution_timeout of 2 hours: the task would be killed as it finishes.
+        (
+            "expected_duration",
+            {"expected_duration": timedelta(hours=2)},
+            "2:00:00 is not below the execution_timeout of 2:00:00",
+        ),
+        (
+            "expected_duration",
+            {"expected_duration": timedelta(hours=1), "execution_timeout": timedelta(minutes=30)},
+            "would always be killed",
+        ),
     ],
 )
 def test_bad_field_raises_naming_dag_task_and_field(field, overrides, message):
@@ -83,12 +102,45 @@ def test_team_defaults_to_owner_and_a_bad_owner_is_named():
         ("image", {"image": "UPPER"}),
         ("command", {"command": []}),
         ("retries", {"retries": 0}),
+        ("expected_duration", {"expected_duration": 1200}),
+        ("expected_duration", {"expected_duration": pendulum.datetime(2026, 1, 1)}),
+        ("expected_duration", {"expected_duration": timedelta(0)}),
+        ("expected_duration", {"expected_duration": timedelta(seconds=-1)}),
+        ("expected_duration", {"expected_duration": timedelta(hours=2)}),
+        (
+            "expected_duration",
+            {"expected_duration": timedelta(minutes=45), "execution_timeout": timedelta(minutes=45)},
+        ),
     ],
 )
 def test_partial_for_dynamic_mapping_runs_the_same_checks(field, overrides):
     with _dag("mapped_dag"), pytest.raises(AirkubeDagError) as caught:
         AirkubePodOperator.partial(task_id="mapped", **{**GOOD, **overrides}).expand(arguments=[["a"], ["b"]])
     assert (caught.value.dag_id, caught.value.task_id, caught.value.field) == ("mapped_dag", "mapped", field)
+
+
+def test_expected_duration_is_checked_against_the_execution_timeout_from_default_args():
+    template = TaskTemplate(**GOOD, expected_duration=timedelta(minutes=40))
+    timeout = {"execution_timeout": timedelta(minutes=30)}
+    with _dag("timeout_dag", default_args=timeout), TaskGroup("group"):
+        for make in (template.task, lambda task_id: template.map(task_id, expand={"arguments": [["a"]]})):
+            with pytest.raises(AirkubeDagError) as caught:
+                make("step")
+            error = caught.value
+            assert (error.dag_id, error.task_id, error.field) == (
+                "timeout_dag",
+                "group.step",
+                "expected_duration",
+            )
+            assert "not below the execution_timeout of 0:30:00" in str(error)
+
+
+def test_expected_duration_has_no_upper_bound_without_an_execution_timeout():
+    template = TaskTemplate(**GOOD, expected_duration=timedelta(hours=30))
+    with _dag("no_timeout_dag"):
+        task = template.task("plain", execution_timeout=None)
+        mapped = template.map("mapped", expand={"arguments": [["a"]]}, execution_timeout=None)
+    assert task.expected_duration == mapped.partial_kwargs["expected_duration"] == timedelta(hours=30)
 
 
 def test_partial_refuses_task_objects_as_inputs_because_they_cannot_be_serialized():

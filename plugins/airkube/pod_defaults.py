@@ -17,6 +17,12 @@ from airkube.k8s_models import build
 # kubelet can verify runAsNonRoot without reading /etc/passwd inside the image.
 TASK_UID = 10001
 SCRATCH_MOUNT = "/tmp"
+# Task pods run on the autoscaled worker node group (its label is set by terraform/modules/eks), never on
+# the fixed system nodes that hold Airflow's own components.
+WORKER_NODE_SELECTOR = {"airkube/pool": "worker"}
+# The platform's bin-packing scheduler (helm/binpack-scheduler): the default scheduler spreads pods over
+# every node, so none empties and the Cluster Autoscaler keeps a run's peak of nodes until the run ends.
+SCHEDULER_NAME = "airkube-binpack"
 
 _RUNTIME_DEFAULT = build(k8s.V1SeccompProfile, type="RuntimeDefault")
 _LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")

@@ -16,7 +16,9 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
 from airflow.providers.cncf.kubernetes.secret import Secret
 from airflow.providers.cncf.kubernetes.utils.pod_manager import OnFinishAction
+from airflow.sdk.bases.operator import get_merged_defaults
 from airflow.sdk.definitions._internal.contextmanager import DagContext, TaskGroupContext
+from airflow.sdk.definitions._internal.mixins import ResolveMixin
 from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
@@ -29,6 +31,7 @@ from airkube.alerts.failure import TaskFailureNotifier
 from airkube.errors import AirkubeDagError
 from airkube.local_runner import LocalProcessRunner, local_environment
 from airkube.pod_failure import container_failure
+from airkube.resources import pool_slots
 from airkube.settings import platform_settings
 
 if TYPE_CHECKING:
@@ -52,6 +55,16 @@ def _task_ref(task_id: str, kwargs: Mapping[str, Any]) -> tuple[str | None, str]
     return (dag.dag_id if dag else None), (group.child_id(task_id) if group else task_id)
 
 
+def _default_args(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The DAG's, task group's and task's default_args merged, as BaseOperator applies them."""
+    dag = kwargs.get("dag") or DagContext.get_current()
+    group = kwargs.get("task_group") or (TaskGroupContext.get_current(dag) if dag else None)
+    default_args, _ = get_merged_defaults(
+        dag=dag, task_group=group, task_params=None, task_default_args=kwargs.get("default_args")
+    )
+    return default_args
+
+
 class AirkubePodOperator(KubernetesPodOperator):
     """A containerized, idempotent step: one image, one command, the platform's defaults.
 
@@ -67,6 +80,10 @@ class AirkubePodOperator(KubernetesPodOperator):
     :param inputs: upstream tasks (or, with ``.partial()``, their task ids) whose output partitions
         this task reads; they become upstream dependencies and ``AIRKUBE_INPUT_URLS``.
     :param team: owning team, a pod label and Datadog tag; defaults to the task's owner.
+    :param expected_duration: how long the task usually runs, a positive ``timedelta`` below
+        ``execution_timeout``; the capacity planner (``airkube-plan``) uses it when the metadata
+        database has no history for the task. Stored as ``expected_duration`` (None when not declared);
+        on a mapped task it is ``partial_kwargs["expected_duration"]``.
     :param retries: at least 2; retries back off exponentially up to 30 minutes.
     :param alert_slack_conn_id: the owners' Slack webhook connection for this task's final failure;
         defaults to the platform's (AIRKUBE_ALERT_SLACK_CONN_ID). Failures also go to Datadog.
@@ -96,6 +113,7 @@ class AirkubePodOperator(KubernetesPodOperator):
         retry_exponential_backoff: float = RETRY_BACKOFF_MULTIPLIER,
         max_retry_delay: timedelta = MAX_RETRY_DELAY,
         execution_timeout: timedelta | None = DEFAULT_EXECUTION_TIMEOUT,
+        expected_duration: timedelta | None = None,
         on_finish_action: str = OnFinishAction.DELETE_SUCCEEDED_POD.value,
         on_failure_callback: Any = None,
         alert_slack_conn_id: str | None = None,
@@ -105,6 +123,7 @@ class AirkubePodOperator(KubernetesPodOperator):
         settings = platform_settings()
         try:
             spec = _pod_spec(image, command, arguments, size, cpu, memory, secrets, env, retries, settings)
+            expected_duration = validation.check_expected_duration(expected_duration, execution_timeout)
             input_ids = [item if isinstance(item, str) else item.task_id for item in inputs]
         except validation.FieldError as err:
             raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
@@ -129,7 +148,12 @@ class AirkubePodOperator(KubernetesPodOperator):
                 schedule_timeout_seconds=SCHEDULE_TIMEOUT_SECONDS,
                 startup_timeout_seconds=STARTUP_TIMEOUT_SECONDS,
                 log_events_on_failure=True,
-                **spec,
+                schedulername=kwargs.pop("schedulername", None) or pod_defaults.SCHEDULER_NAME,
+                **{
+                    **spec,
+                    "node_selector": {**spec["node_selector"], **(kwargs.pop("node_selector", None) or {})},
+                    "pool_slots": kwargs.pop("pool_slots", None) or spec["pool_slots"],
+                },
                 **kwargs,
             )
         except DuplicateTaskIdFound as err:
@@ -138,6 +162,7 @@ class AirkubePodOperator(KubernetesPodOperator):
             self.team = validation.check_team(team if team is not None else self.owner)
         except validation.FieldError as err:
             raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
+        self.expected_duration = expected_duration
         self.data_url = settings.data_url
         self.runner = settings.runner
         self.secret_names = list(secrets)
@@ -168,6 +193,13 @@ class AirkubePodOperator(KubernetesPodOperator):
         """Dynamic task mapping: run the same parse-time checks on the values given to partial()."""
         dag_id, full_task_id = _task_ref(kwargs.get("task_id", "<unnamed>"), kwargs)
         settings = platform_settings()
+        default_args = _default_args(kwargs)
+        # Always a partial kwarg, so a mapped task exposes it as partial_kwargs["expected_duration"]
+        # (MappedOperator has no attribute for it) even when it comes from default_args or is absent.
+        kwargs.setdefault("expected_duration", default_args.get("expected_duration"))
+        execution_timeout = kwargs.get(
+            "execution_timeout", default_args.get("execution_timeout", DEFAULT_EXECUTION_TIMEOUT)
+        )
         checks = {
             "image": lambda v: validation.check_image(
                 v, registry=settings.image_registry, tag=settings.image_tag
@@ -179,13 +211,19 @@ class AirkubePodOperator(KubernetesPodOperator):
             "team": validation.check_team,
             "secrets": validation.check_secrets,
             "env": validation.check_env,
+            "expected_duration": lambda v: validation.check_expected_duration(v, execution_timeout),
         }
         try:
             for field, check in checks.items():
                 if field in kwargs and not _is_mapped_value(kwargs[field]):
                     check(kwargs[field])
-            if "size" not in kwargs and ("cpu" in kwargs or "memory" in kwargs):
-                validation.check_size("small", kwargs.get("cpu"), kwargs.get("memory"))
+            sizing = [kwargs.get(field) for field in ("size", "cpu", "memory")]
+            if not any(_is_mapped_value(value) for value in sizing if value is not None):
+                # A mapped task's pool slots are a partial argument: the scheduler reads them from there.
+                chosen, _ = validation.check_size(
+                    kwargs.get("size", "small"), kwargs.get("cpu"), kwargs.get("memory")
+                )
+                kwargs.setdefault("pool_slots", pool_slots(chosen))
         except validation.FieldError as err:
             raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
         if any(not isinstance(item, str) for item in kwargs.get("inputs", ())):
@@ -262,7 +300,7 @@ def _as_list(callbacks: Any) -> list:
 
 def _is_mapped_value(value: Any) -> bool:
     """XComArgs and other lazy values are checked when the mapped task is unmapped, at run time."""
-    return not isinstance(value, str | int | float | Mapping | Sequence | type(None))
+    return isinstance(value, ResolveMixin)
 
 
 def _pod_spec(
@@ -286,10 +324,12 @@ def _pod_spec(
         "cmds": validation.check_command(command),
         "arguments": validation.check_arguments(arguments),
         "container_resources": resources,
+        "pool_slots": pool_slots(chosen_size),
         "secrets": [Secret("env", None, name) for name in validation.check_secrets(secrets)],
         "env_vars": validation.check_env(env),
         "volumes": [volume],
         "volume_mounts": [mount],
+        "node_selector": dict(pod_defaults.WORKER_NODE_SELECTOR),
         "security_context": pod_defaults.pod_security_context(),
         "container_security_context": pod_defaults.container_security_context(),
     }

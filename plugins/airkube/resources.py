@@ -7,6 +7,7 @@ one the node evicts); CPU may burst to its limit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,11 +27,28 @@ class Size:
     scratch: str
 
 
+# Every size must fit one worker node (terraform: worker_instance_types, m6i.xlarge) after the DaemonSets
+# and EKS's reservations: 3495m CPU and 13.7 GiB by the capacity planner's figures (`make capacity`);
+# tests/plan/test_sizes_fit.py fails when one does not. "large" is 3 CPU, not 4: a 4-CPU request can never
+# be scheduled on a 4-vCPU node (3.92 allocatable before any DaemonSet) and would sit Pending until its
+# schedule timeout. Its limit stays 4: it may burst into what the node has free.
 SIZES: dict[str, Size] = {
     "small": Size(cpu_request="250m", cpu_limit="500m", memory="512Mi", scratch="1Gi"),
     "medium": Size(cpu_request="1", cpu_limit="2", memory="2Gi", scratch="4Gi"),
-    "large": Size(cpu_request="4", cpu_limit="4", memory="8Gi", scratch="16Gi"),
+    "large": Size(cpu_request="3", cpu_limit="4", memory="8Gi", scratch="16Gi"),
 }
+
+
+# Pool slots: what a task takes of Airflow's pool, in shares of one worker node, so the pool admits no more
+# tasks at once than the worker nodes hold. Admitted beyond that, task pods wait Pending for nodes that
+# cannot come and fail at their schedule timeout (the capacity planner showed 377 of 600 medium tasks fail).
+# A slot is what a small task takes with its KubernetesExecutor worker pod (250m + 100m CPU; memory 512Mi +
+# 512Mi, with room): 9 fit a worker node (m6i.xlarge: 3495m and 13.8 GiB for pods after EKS's reservations
+# and the DaemonSets), and so do 3 medium or 1 large task with their worker pods. helm/values.yaml sizes the
+# default pool as SLOTS_PER_NODE x the worker node maximum; tests/plan/test_layers_agree.py checks both.
+SLOT_CPU_MILLICORES = 350
+SLOT_MEMORY_MIB = 1536
+SLOTS_PER_NODE = 9
 
 
 class QuantityError(ValueError):
@@ -56,6 +74,13 @@ def check_quantity(value: object, *, kind: str) -> Decimal:
     if kind == "memory" and parsed < 4 * 1024 * 1024:
         raise QuantityError(f"{value!r} is below 4Mi, too small for any container to start")
     return parsed
+
+
+def pool_slots(size: Size) -> int:
+    """The pool slots a task of this size takes: its CPU or its memory in slots, whichever is more."""
+    cpu_m = parse_quantity(size.cpu_request) * 1000
+    memory_mib = parse_quantity(size.memory) / (1024 * 1024)
+    return max(math.ceil(cpu_m / SLOT_CPU_MILLICORES), math.ceil(memory_mib / SLOT_MEMORY_MIB), 1)
 
 
 def resource_requirements(size: Size) -> k8s.V1ResourceRequirements:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airkube.pod_operator import AirkubePodOperator
@@ -27,6 +28,8 @@ class TaskTemplate:
     secrets: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     team: str | None = None
+    expected_duration: timedelta | None = None
+    """How long each task of the family usually runs (see AirkubePodOperator); a task may override it."""
     operator_kwargs: Mapping[str, Any] = field(default_factory=dict)
     """Any other AirkubePodOperator / BaseOperator argument shared by the family."""
 
@@ -38,6 +41,7 @@ class TaskTemplate:
             "secrets": list(self.secrets),
             "env": dict(self.env),
             **({"team": self.team} if self.team is not None else {}),
+            **({"expected_duration": self.expected_duration} if self.expected_duration is not None else {}),
             **self.operator_kwargs,
         }
         return {**base, **overrides}

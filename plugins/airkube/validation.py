@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from kubernetes.client import models as k8s
 
 from airkube.images import ImageError, task_image
 from airkube.pod_defaults import is_label_value
-from airkube.resources import SIZES, QuantityError, Size, check_quantity, resource_requirements
+from airkube.resources import (
+    SIZES,
+    SLOT_CPU_MILLICORES,
+    SLOT_MEMORY_MIB,
+    SLOTS_PER_NODE,
+    QuantityError,
+    Size,
+    check_quantity,
+    pool_slots,
+    resource_requirements,
+)
 
 MIN_RETRIES = 2
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -71,6 +82,15 @@ def check_size(size: Any, cpu: Any, memory: Any) -> tuple[Size, k8s.V1ResourceRe
         memory=_quantity("memory", memory) if memory is not None else chosen.memory,
         scratch=chosen.scratch,
     )
+    if pool_slots(chosen) > SLOTS_PER_NODE:
+        field = "cpu" if cpu is not None else "memory"
+        raise FieldError(
+            field,
+            f"cpu {chosen.cpu_request} and memory {chosen.memory} do not fit one worker node with the task's "
+            f"worker pod: at most {SLOTS_PER_NODE * SLOT_CPU_MILLICORES}m CPU and "
+            f"{SLOTS_PER_NODE * SLOT_MEMORY_MIB}Mi (size large: {SIZES['large'].cpu_request} CPU, "
+            f"{SIZES['large'].memory})",
+        )
     return chosen, resource_requirements(chosen)
 
 
@@ -122,3 +142,23 @@ def check_env(env: Any) -> dict[str, str]:
         if not isinstance(value, str):
             raise FieldError("env", f"{name}={value!r} is not a string")
     return dict(env)
+
+
+def check_expected_duration(expected_duration: Any, execution_timeout: Any) -> timedelta | None:
+    """How long the task usually runs (the capacity planner's estimate); below its execution_timeout."""
+    if expected_duration is None:
+        return None
+    if not isinstance(expected_duration, timedelta):
+        raise FieldError(
+            "expected_duration",
+            f"{expected_duration!r} is not a datetime.timedelta (such as timedelta(minutes=20))",
+        )
+    if expected_duration <= timedelta(0):
+        raise FieldError("expected_duration", f"{expected_duration!r} must be greater than zero")
+    if isinstance(execution_timeout, timedelta) and expected_duration >= execution_timeout:
+        raise FieldError(
+            "expected_duration",
+            f"{expected_duration} is not below the execution_timeout of {execution_timeout}; "
+            "a task expected to run that long would always be killed",
+        )
+    return expected_duration

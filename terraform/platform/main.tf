@@ -81,8 +81,31 @@ resource "helm_release" "cluster_autoscaler" {
       balance-similar-node-groups   = true
       skip-nodes-with-local-storage = false
       expander                      = "least-waste"
+      scan-interval                 = var.autoscaler_scan_interval
+      scale-down-unneeded-time      = var.autoscaler_scale_down_unneeded_time
+      scale-down-delay-after-add    = var.autoscaler_scale_down_delay_after_add
     }
     nodeSelector = { "airkube/pool" = "system" }
+  })]
+}
+
+# --- airkube-binpack: a second kube-scheduler that bin-packs; task and worker pods name it ---
+
+# The default scheduler spreads pods: while a run tails off every worker node keeps one bare task or worker pod,
+# which the autoscaler may not evict, so no node is removed; EKS does not let us change the default's profile.
+# This one scores MostAllocated (helm/binpack-scheduler). Pods naming it stay Pending while it is not running,
+# so the Airflow release depends on it.
+resource "helm_release" "binpack_scheduler" {
+  name      = "airkube-binpack-scheduler"
+  namespace = "kube-system"
+  chart     = "${local.helm_dir}/binpack-scheduler" # the local chart in this repository
+
+  values = [yamlencode({
+    # The name the worker pods set as spec.schedulerName, read from helm/values.yaml, never retyped.
+    schedulerName = local.helm_values.workers.kubernetes.schedulerName
+    # kube-scheduler may not be newer than the API server nor more than one minor older (the version skew
+    # policy); the chart has no default tag, so it is set from the cluster's version.
+    image = { tag = "v${local.env.kubernetes_version}.0" }
   })]
 }
 
@@ -299,5 +322,6 @@ resource "helm_release" "airflow" {
     kubernetes_secret_v1.jwt_secret,
     kubernetes_secret_v1.git_ssh,
     helm_release.cluster_autoscaler,
+    helm_release.binpack_scheduler,
   ]
 }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import statistics
+import subprocess
 import time
 
 import pendulum
@@ -11,6 +14,7 @@ import pytest
 from airkube_dev.api import AirflowApi
 from airkube_dev.errors import PlatformError
 from e2e_support import RunningPlatform, snapshot
+from paths import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -90,6 +94,36 @@ def test_a_failing_command_fails_after_its_retries_and_stops_downstream(running_
     # The gate refused the data: nothing was written for it or after it.
     assert not (running_platform.data_dir / "e2e_failing" / "validate_strict").exists()
     assert not (running_platform.data_dir / "e2e_failing" / "clean").exists()
+
+
+def test_the_capacity_planner_reads_each_tasks_duration_from_the_metadata_database(
+    running_platform, nightly_run
+):
+    """`airkube-plan --from-db` against the platform's real database (through PgBouncer) after real runs:
+    each task's duration is the median of its successful tries, as the REST API reports them."""
+    from airkube_plan.durations import read_history
+
+    api = running_platform.api
+    url = running_platform.platform.env()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    tries: dict[str, list[float]] = {}
+    for run in api.runs("high_priorities"):
+        for ti in api.task_instances("high_priorities", run["dag_run_id"]):
+            if ti["state"] == "success":
+                tries.setdefault(ti["task_id"], []).append(ti["duration"])
+    assert len(tries) == 201 and max(len(v) for v in tries.values()) <= 7  # all within the window of 7
+    history = read_history(url, "high_priorities")
+    assert history == pytest.approx({task_id: statistics.median(values) for task_id, values in tries.items()})
+    dag = ["--dag-file", str(REPO / "dags" / "high_priorities.py"), "--dag-id", "high_priorities"]
+    proc = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "airkube-plan"), *dag, "--env", "prod", "--from-db", url, "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plan = json.loads(proc.stdout)
+    assert plan["durations_from"] == {"metadata database": 201}
+    assert plan["failed_tasks"] == {}
+    chain = [history[f"orders.{step}"] for step in ("extract", "validate", "clean", "enrich", "publish")]
+    assert plan["critical_path_seconds"] >= sum(chain) + history["summarize"]
 
 
 def test_restarting_with_its_port_taken_fails_clearly_and_loses_nothing(running_platform, nightly_run):

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import yaml
 
 from airkube_dev.chart import airflow_cfg, environment_values, helm_mk_variable, pod_template, render
@@ -50,10 +51,25 @@ def key(manifest: dict[str, Any]) -> str:
     return f"{manifest['kind']}/{manifest['metadata']['name']}"
 
 
-def find(manifests: Sequence[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    found = [m for m in manifests if m["kind"] == kind and m["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind}/{name}, rendered {len(found)}"
+def find(manifests: Sequence[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one object of that kind (and name, when given)."""
+    found = [m for m in manifests if m["kind"] == kind and name in (None, m["metadata"]["name"])]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, rendered {[key(m) for m in found]}"
     return found[0]
+
+
+def kubernetes_errors(objects: Sequence[dict[str, Any]]) -> list[str]:
+    """What the API server of the cluster's version would reject, unknown fields included."""
+    version = helm_mk_variable("HELM_KUBE_VERSION")
+    errors = []
+    for manifest in objects:
+        try:
+            used = kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            errors.append(f"{key(manifest)}: {err.message} at {list(err.path)}")
+        else:
+            assert used.startswith(version.rsplit(".", 1)[0]), f"validated against {used}, not {version}"
+    return errors
 
 
 def worker_pod(manifests: Sequence[dict[str, Any]]) -> dict[str, Any]:

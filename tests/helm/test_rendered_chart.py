@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from airkube_dev.chart import helm_mk_variable
-from checkov_cli import checkov_report
+from checkov_cli import checkov_report, kubernetes_object, reviewed_skips
 from helm_values import ENVIRONMENTS, REPO, get, load_yaml, user_values
 from kube_standin import admission
 from rendered import (
@@ -30,6 +29,7 @@ from rendered import (
     env_of,
     find,
     key,
+    kubernetes_errors,
     manifests,
     namespace,
     pod_specs,
@@ -48,20 +48,6 @@ def rendered() -> dict[str, list[dict[str, Any]]]:
 
 
 # --- Kubernetes 1.33, strict ------------------------------------------------------------------------------
-
-
-def kubernetes_errors(objects: list[dict[str, Any]]) -> list[str]:
-    """What the API server of the cluster's version would reject, unknown fields included."""
-    version = helm_mk_variable("HELM_KUBE_VERSION")
-    errors = []
-    for manifest in objects:
-        try:
-            used = kubernetes_validate.validate(manifest, version, strict=True)
-        except kubernetes_validate.ValidationError as err:
-            errors.append(f"{key(manifest)}: {err.message} at {list(err.path)}")
-        else:
-            assert used.startswith(version.rsplit(".", 1)[0]), f"validated against {used}, not {version}"
-    return errors
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -106,12 +92,6 @@ class Scan:
     scanned: set[str]
 
 
-def _checkov_object(resource: str) -> str:
-    """checkov's `Kind.namespace.name[.label...]` as `Kind/name`."""
-    kind, _namespace, name, *_labels = resource.split(".")
-    return f"{kind}/{name}"
-
-
 @pytest.fixture(scope="session")
 def checkov_scans(rendered, tmp_path_factory) -> dict[str, Scan]:
     """One checkov run over every environment's objects (and the worker pod template as a Pod of its own:
@@ -129,20 +109,10 @@ def checkov_scans(rendered, tmp_path_factory) -> dict[str, Scan]:
     for outcome in ("passed_checks", "failed_checks"):
         for check in report["results"][outcome]:
             scan = scans[check["file_path"].strip("/").split("/")[0]]
-            scan.scanned.add(_checkov_object(check["resource"]))
+            scan.scanned.add(kubernetes_object(check["resource"]))
             if outcome == "failed_checks":
-                scan.failed.add((check["check_id"], _checkov_object(check["resource"])))
+                scan.failed.add((check["check_id"], kubernetes_object(check["resource"])))
     return scans
-
-
-def reviewed_skips() -> dict[tuple[str, str], str]:
-    """(check id, `Kind/name`) -> why, from tests/helm/checkov_skips.yaml."""
-    skips: dict[tuple[str, str], str] = {}
-    for entry in load_yaml(CHECKOV_SKIPS)["skips"]:
-        for obj in entry["objects"]:
-            assert (entry["check"], obj) not in skips, f"{entry['check']} {obj} listed twice"
-            skips[(entry["check"], obj)] = entry["why"]
-    return skips
 
 
 def unreviewed(failed: set[tuple[str, str]], skips: dict[tuple[str, str], str]) -> dict[str, list[str]]:
@@ -159,7 +129,7 @@ def unreviewed(failed: set[tuple[str, str]], skips: dict[tuple[str, str], str]) 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_checkov_fails_only_the_reviewed_checks(checkov_scans, env):
-    assert unreviewed(checkov_scans[env].failed, reviewed_skips()) == {
+    assert unreviewed(checkov_scans[env].failed, reviewed_skips(CHECKOV_SKIPS)) == {
         "failed and not in tests/helm/checkov_skips.yaml": [],
         "stale in tests/helm/checkov_skips.yaml (passes now)": [],
     }
@@ -191,7 +161,7 @@ def test_every_skip_names_a_check_and_objects_and_says_why():
         assert re.fullmatch(r"CKV2?_K8S_\d+", entry["check"]), entry["check"]
         assert entry["objects"] and all(re.fullmatch(r"[A-Z]\w+/[a-z0-9-]+", o) for o in entry["objects"])
         assert len(entry["why"]) >= 60, f"{entry['check']}: say why it is accepted"
-    assert reviewed_skips()
+    assert reviewed_skips(CHECKOV_SKIPS)
 
 
 # --- the platform's promises, on the rendered objects -----------------------------------------------------

@@ -270,7 +270,7 @@ def _drop_env(name: str) -> Callable[[dict[str, Any]], None]:
 
 POLICIES = [
     Policy(executor_is_kubernetes, _setting("executor", "CeleryExecutor")),
-    Policy(worker_pods_have_resources, _setting("workers.kubernetes.resources.limits.memory", "512Mi")),
+    Policy(worker_pods_have_resources, _setting("workers.kubernetes.resources.limits.memory", "256Mi")),
     Policy(
         worker_pods_are_restricted,
         _setting("workers.kubernetes.securityContexts.container.allowPrivilegeEscalation", True),

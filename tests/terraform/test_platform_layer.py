@@ -162,6 +162,28 @@ def test_cluster_autoscaler_release() -> None:
     assert 'image = { tag = "v${local.env.kubernetes_version}.0" }' in body
 
 
+def test_binpack_scheduler_release() -> None:
+    """The bin-packing second scheduler (helm/binpack-scheduler): the local chart, in kube-system, of the
+    cluster's version, named as helm/values.yaml names it for the worker pods, installed before Airflow."""
+    body = RESOURCES["helm_release.binpack_scheduler"]
+    assert _attr(body, "namespace") == '"kube-system"'
+    chart = re.fullmatch(r'"\$\{local\.helm_dir\}/([^"]+)"', _attr(body, "chart").split(" #")[0].strip())
+    assert chart, f"not a chart folder under local.helm_dir: {_attr(body, 'chart')}"
+    assert chart[1] == "binpack-scheduler"
+    metadata = PLATFORM / "../../helm" / chart[1] / "Chart.yaml"  # local.helm_dir, from this folder
+    assert metadata.is_file(), f"{metadata} is missing"
+    assert yaml.safe_load(metadata.read_text())["name"] == "airkube-binpack-scheduler"
+    assert not re.search(r"(?m)^\s*(repository|version)\s*=", body), (
+        "a local chart: no repository, no version"
+    )
+    # kube-scheduler's minor version follows the cluster's, as the autoscaler's does.
+    assert 'image = { tag = "v${local.env.kubernetes_version}.0" }' in body
+    assert _values_path(_attr(body, "schedulerName")) == VALUES["workers"]["kubernetes"]["schedulerName"]
+    depends_on = re.search(r"(?s)depends_on = \[(.*?)\]", RESOURCES["helm_release.airflow"])
+    assert depends_on, "helm_release.airflow has no depends_on"
+    assert "helm_release.binpack_scheduler" in {item.strip() for item in depends_on[1].split(",")}
+
+
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_platform_env_files(env: str) -> None:
     backend = (PLATFORM / f"backend-{env}.hcl").read_text()
