@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from airkube_dev.chart import environment_values
+from airkube_plan.limits import limits_from_chart
 from paths import REPO
 
 PLAN = REPO / ".venv" / "bin" / "airkube-plan"
@@ -50,7 +52,9 @@ def test_the_plot_is_a_png_drawn_from_the_plan(json_plan):
 def test_the_text_plan_names_its_limit_its_sources_and_its_assumptions():
     proc = airkube_plan(*DAG, "--env", "staging", *DURATIONS, "--set", "node_provision_seconds=300")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for expected in ("makespan", "peak nodes", "Limited by", "Critical path:", "[core] parallelism: 256",
+    parallelism = limits_from_chart(environment_values("staging")).parallelism  # as the chart renders it
+    for expected in ("makespan", "peak nodes", "Limited by", "Critical path:",
+                     f"[core] parallelism: {parallelism}, the rendered airflow.cfg",
                      "node_provision_seconds = 300.0"):  # fmt: skip
         assert expected in proc.stdout
 
