@@ -168,7 +168,7 @@ class KubernetesPlatform(Platform):
                 process_env={**self._base_env(), **self.extra_env},
                 mounts=[(str(self.layout.data_dir), str(self.layout.data_dir))],
             )
-            (self.layout.pids / "kube-standin.pid").write_text(str(standin.pid))
+            processes.write_pid_file(self.layout.pids / "kube-standin.pid", standin.pid)
         self._apply(config_map, state)
 
     def _apply(self, config_map: dict[str, Any], state: State) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from airkube_dev.errors import PlatformError
 
@@ -32,31 +33,107 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def write_pid_file(pid_file: Path, pid: int) -> None:
+    """Record `pid` in `pid_file` with the identity of the process it names now (see `read_pid`).
+
+    The first line is the pid alone, as in every pid file; the second is
+    `start_ticks=<field 22 of /proc/<pid>/stat> boot_id=<this boot's id>`. The file is replaced whole,
+    so a reader never sees half of it. A process already gone is recorded by its pid alone.
+    """
+    process = _process(pid)
+    text = f"{pid}\n"
+    if process is not None:
+        text += f"start_ticks={process.start_ticks} boot_id={process.boot_id}\n"
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    partial = pid_file.with_name(f".{pid_file.name}.{os.getpid()}")
+    partial.write_text(text)
+    partial.replace(pid_file)
+
+
 def read_pid(pid_file: Path) -> int | None:
-    """The pid in `pid_file` if that process is alive, else None."""
+    """The pid in `pid_file` if that process is alive and is the one the file was written for, else None.
+
+    A pid outlives its process: once the process has ended, and across a reboot, the same number can
+    name an unrelated process, which `stop` must never signal. So a pid counts only with the identity
+    of the process it was written for:
+
+    - A file from `write_pid_file` records the process's start time (clock ticks since boot: a
+      process that takes the pid later in the same boot started later) and the boot id (new at every
+      boot, so a file from before a reboot is stale even when pid and start time happen to repeat).
+      Both must match the live process.
+    - A file without that record (pid files PostgreSQL and PgBouncer write themselves, and files an
+      earlier airkube wrote) counts when its process started no later than the file was last written,
+      with a little slack for coarse clocks. A pid file is written after its process starts, so a
+      process that started later is a different one: a pid reused since, or after a reboot (the file
+      then predates the boot). Treating such a file simply as stale would make `make stop` leave
+      PgBouncer and a platform started by an earlier airkube running, and `make dev` start a second
+      PostgreSQL over the first; matching the command line would need the expected program for every
+      file and still accept any `airflow scheduler` or `python` that reuses the pid. The mtime check
+      is weaker than the record only when the clock is stepped forward or the file is touched.
+
+    A process that cannot be inspected (its /proc entry is unreadable) does not count either.
+    """
     try:
-        pid = int(pid_file.read_text().split()[0])
+        with pid_file.open() as file:
+            written_at = os.fstat(file.fileno()).st_mtime
+            text = file.read()
+        pid = int(text.split()[0])
     except (FileNotFoundError, ValueError, IndexError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    process = _process(pid) if pid > 0 else None
+    if process is None:
         return None
-    except PermissionError:
-        return pid  # alive, owned by the unprivileged database user
-    if _is_zombie(pid):  # killed, not yet reaped by its parent (a test that started it): gone
+    if process.state == "Z":  # killed, not yet reaped by its parent (a test that started it): gone
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         return None
-    return pid
+    recorded = _recorded_identity(text)
+    if recorded is not None:
+        return pid if recorded == (process.boot_id, process.start_ticks) else None
+    return pid if _started_by(process.start_ticks, written_at) else None
 
 
-def _is_zombie(pid: int) -> bool:
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+_MTIME_SLACK = 2.0  # seconds: file systems that keep whole-second times, a clock tick of rounding
+
+
+class _Process(NamedTuple):
+    boot_id: str
+    start_ticks: int  # clock ticks since boot
+    state: str  # R, S, D, Z, ...
+
+
+def _process(pid: int) -> _Process | None:
+    """What /proc says of process `pid`; None if there is no such process (or it cannot be read)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+        boot_id = _BOOT_ID.read_text().strip()
     except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+        return None
+    return _Process(boot_id, int(fields[19]), fields[0])  # after ")": fields[0] is field 3, [19] is 22
+
+
+def _recorded_identity(text: str) -> tuple[str, int] | None:
+    """(boot id, start ticks) as `write_pid_file` records them, or None for a file without them."""
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return None
+    tokens = lines[1].split()
+    if not tokens or not all("=" in token for token in tokens):
+        return None  # another program's second line (PostgreSQL's is the data directory)
+    record = dict(token.split("=", 1) for token in tokens)
+    try:
+        return record["boot_id"], int(record["start_ticks"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _started_by(start_ticks: int, written_at: float) -> bool:
+    """Whether the process that started `start_ticks` after boot was there when its pid file was last
+    written, at `written_at` (wall clock); compared on the clock since boot, as /proc counts start times."""
+    now_since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+    written_since_boot = now_since_boot - (time.time() - written_at)  # negative: before this boot
+    return start_ticks / os.sysconf("SC_CLK_TCK") <= written_since_boot + _MTIME_SLACK
 
 
 def start(
@@ -80,24 +157,29 @@ def start(
             cwd=cwd,
             start_new_session=True,
         )
-    pid_file.write_text(f"{process.pid}\n")
+    write_pid_file(pid_file, process.pid)
     return process.pid
 
 
 def stop(pid_file: Path, *, timeout: float = 30.0) -> bool:
-    """SIGTERM the process group `pid_file` names, SIGKILL it after `timeout`; True if it was running."""
+    """SIGTERM the process group `pid_file` names, SIGKILL it after `timeout`; True if it was running.
+
+    A stale pid file (see `read_pid`) is removed and nothing is signalled.
+    """
     pid = read_pid(pid_file)
-    if pid is None:
+    process = None if pid is None else _process(pid)
+    if pid is None or process is None:
         pid_file.unlink(missing_ok=True)
         return False
     _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not _alive(pid, process.start_ticks):
             break
         time.sleep(0.2)
     else:
-        _signal_group(pid, signal.SIGKILL)
+        if _alive(pid, process.start_ticks):  # still that process, not one that took its pid meanwhile
+            _signal_group(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     return True
 
@@ -107,18 +189,12 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(os.getpgid(pid), sig)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        if finished == pid:
-            return False
-    except ChildProcessError:
-        pass  # not our child: started by an earlier `make dev`
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def _alive(pid: int, start_ticks: int) -> bool:
+    """Whether the process `pid` that started at `start_ticks` still runs (reaped if it is our child)."""
+    with contextlib.suppress(ChildProcessError):  # not our child: started by an earlier `make dev`
+        os.waitpid(pid, os.WNOHANG)
+    process = _process(pid)
+    return process is not None and process.start_ticks == start_ticks and process.state != "Z"
 
 
 def run(argv: Sequence[str], *, what: str, **kwargs) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from airkube_dev.podman import default_ulimits, podman_command
+from airkube_dev.processes import write_pid_file
 from kube_standin.container_logs import cri_line
 
 
@@ -243,8 +244,7 @@ class ProcessRuntime:
             raise RuntimeError_(f'exec: "{argv[0]}": {err.strerror}') from err
         self._procs[run.name] = proc
         self._started[run.name] = _now()
-        self.pid_dir.mkdir(parents=True, exist_ok=True)
-        (self.pid_dir / f"{run.name}.pid").write_text(str(proc.pid))
+        write_pid_file(self.pid_dir / f"{run.name}.pid", proc.pid)
         log = run.log_path.open("a")
         write_lock = asyncio.Lock()
 

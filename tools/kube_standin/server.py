@@ -38,7 +38,7 @@ class StandIn:
     def pid_of(self, pod_name: str, container: str = "base") -> int | None:
         """The pid of a process-runtime container (a worker pod's `airflow` process)."""
         for pid_file in (self.state_dir / "pids").glob(f"k8s_{container}_{pod_name}_*.pid"):
-            return int(pid_file.read_text())
+            return int(pid_file.read_text().split()[0])  # the first line; the process's identity follows
         return None
 
     def stop(self, timeout: float = 60) -> None:
