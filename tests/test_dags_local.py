@@ -24,9 +24,77 @@ def test_sources_fanout_runs_end_to_end_and_summarizes_every_mapped_source(runne
     extract_parts = sorted(
         p.relative_to(root).as_posix() for p in (root / "extract").rglob("*") if p.is_file()
     )
-    assert extract_parts == [f"extract/{interval}/map_index={i}/data.jsonl" for i in range(3)]
+    assert extract_parts == [
+        f"extract/{interval}/_map.json",
+        *(f"extract/{interval}/map_index={i}/data.jsonl" for i in range(3)),
+    ]
     summary = [
         json.loads(line) for line in (root / "summarize" / interval / "data.jsonl").read_text().splitlines()
     ]
     sources = {row["key"] for row in summary if row["group_by"] == "source"}
     assert sources == {"orders", "payments", "refunds"}
+
+
+SHRINKING = """
+    from datetime import timedelta
+
+    import pendulum
+    from airflow.sdk import DAG
+    from airkube import TaskTemplate
+
+    # No wait between tries, so a failure shows at once; the platform minimum of 2 retries stays.
+    fast = {{"owner": "data-eng", "retry_delay": timedelta(seconds=0), "retry_exponential_backoff": 0}}
+    pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], operator_kwargs=fast)
+    start = pendulum.datetime(2026, 1, 1)
+    with DAG("shrinking_fanout", schedule="@daily", start_date=start, catchup=False) as dag:
+        extracted = pipeline.map(
+            "extract", expand={{"arguments": [["extract", "--source", s] for s in {sources!r}]}}
+        )
+        pipeline.task("validate", arguments=["validate", "--max-invalid-ratio", "1"], inputs=[extracted])
+"""
+
+
+def test_a_rerun_with_fewer_mapped_instances_replaces_the_mapped_partition(
+    runner_mode, airflow_db: Path, capfd
+):
+    """Issue 12: the same interval mapped over 3 sources, then over 2 (`dag.test()` replaces the
+    interval's run): the rerun replaces the mapped partition, so the downstream task reads the 2
+    instances of the rerun and not the third of the run before."""
+    runner_mode("local")
+    root = Path(urlparse(os.environ["AIRKUBE_DATA_URL"]).path) / "shrinking_fanout"
+    logs = []
+    for sources in (("orders", "payments", "refunds"), ("orders", "payments")):
+        result = run_dag_source(airflow_db / "dags", SHRINKING.format(sources=sources))
+        assert result.state == "success", result.task_states
+        assert result.task_states == {
+            **{f"extract[{i}]": "success" for i in range(len(sources))},
+            "validate": "success",
+        }
+        logs.append(capfd.readouterr().out)
+    interval = result.data_interval_start.strftime("%Y%m%dT%H%M%S")
+    extract = root / "extract" / interval
+    url = f"{os.environ['AIRKUBE_DATA_URL']}/shrinking_fanout/extract/{interval}"
+
+    def reads(log: str) -> list[str]:
+        return [
+            line.split("validate: ", 1)[1].split(" [")[0]
+            for line in log.splitlines()
+            if "validate: read " in line
+        ]
+
+    (first_read,) = reads(logs[0])
+    assert " from 3 object(s) " in first_read
+    kept = [len((extract / f"map_index={i}" / "data.jsonl").read_text().splitlines()) for i in range(2)]
+    assert reads(logs[1]) == [f"read {sum(kept)} records from 2 object(s) under {url}"]
+    assert "map_length=2" in logs[1]
+    assert f"removed stale object {url}/map_index=2/data.jsonl" in logs[1]
+    validated = [
+        json.loads(line) for line in (root / "validate" / interval / "data.jsonl").read_text().splitlines()
+    ]
+    assert {r["source"] for r in validated} == {"orders", "payments"}
+    assert sorted(p.relative_to(extract).as_posix() for p in extract.rglob("*") if p.is_file()) == [
+        "_map.json",
+        "map_index=0/data.jsonl",
+        "map_index=1/data.jsonl",
+    ]
+    assert json.loads((extract / "_map.json").read_text()) == {"map_length": 2}

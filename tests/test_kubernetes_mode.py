@@ -61,15 +61,21 @@ def test_each_mapped_instance_gets_its_own_valid_pod_and_partition(
     assert result.state == "success"
     assert set(result.task_states.values()) == {"success"}
     assert len(pods_instead_of_cluster) == 4
-    outputs, arguments = set(), []
+    outputs, arguments, map_lengths = set(), [], {}
     for manifest in pods_instead_of_cluster:
         kubernetes_validate.validate(manifest, "1.33", strict=True)
         (container,) = manifest["spec"]["containers"]
         env = {item["name"]: item["value"] for item in container["env"]}
         outputs.add(env["AIRKUBE_OUTPUT_URL"])
         arguments.append(container["args"])
+        map_lengths[env["AIRKUBE_OUTPUT_URL"]] = env.get("AIRKUBE_MAP_LENGTH")
     base = f"{os.environ['AIRKUBE_DATA_URL']}/k8s_mapped/extract/20261122T000000"
     assert {f"{base}/map_index={i}" for i in range(3)} <= outputs
+    # Each instance learns how many instances its run has, so a shrunk rerun replaces the partition.
+    assert map_lengths == {
+        **{f"{base}/map_index={i}": "3" for i in range(3)},
+        f"{os.environ['AIRKUBE_DATA_URL']}/k8s_mapped/summarize/20261122T000000": None,
+    }
     assert ["extract", "--source", "b"] in arguments
     mapped_labels = {m["metadata"]["labels"].get("map_index") for m in pods_instead_of_cluster}
     assert mapped_labels == {"0", "1", "2", None}

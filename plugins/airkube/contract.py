@@ -4,9 +4,21 @@ Task code never imports Airflow. It learns its data interval and where to read a
 variables, so the same image can be run by hand with a few `export`s. The output location depends
 only on (dag_id, task_id, data_interval_start) -- plus the map index of a mapped task -- so a rerun
 of the same interval overwrites the same partition instead of adding a new one.
+
+A mapped task's partition holds one sub-partition per instance (`map_index=N`). A rerun may have
+fewer instances than the run before it (its expansion shrank), so each instance is also told how
+many instances its run has (`AIRKUBE_MAP_LENGTH`): the task code's partition layer then records
+that number in the partition and deletes the sub-partitions of instances that no longer exist, and
+a reader reads exactly the instances recorded. A rerun replaces the whole partition, never adds to
+it (see images/pipeline's storage module).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow.sdk.types import RuntimeTaskInstanceProtocol
 
 # Jinja, rendered by Airflow in the task's own run context. `ts_nodash` gives a key without
 # colons (20261122T000000); Airflow keeps every data interval in UTC.
@@ -18,13 +30,14 @@ MAP_INDEX_SUFFIX = (
 DATA_URL = "AIRKUBE_DATA_URL"
 OUTPUT_URL = "AIRKUBE_OUTPUT_URL"
 INPUT_URLS = "AIRKUBE_INPUT_URLS"
+MAP_LENGTH = "AIRKUBE_MAP_LENGTH"
 
 
 def partition_url(data_url: str, dag_id: str, task_id: str) -> str:
     """The (templated) output partition of a task for the run's data interval.
 
     A mapped task writes one sub-partition per map index below it; a downstream task that reads
-    this URL reads them all.
+    this URL reads those of the mapped task's latest run, all of them and no others.
     """
     return f"{data_url}/{dag_id}/{task_id}/{INTERVAL_KEY}"
 
@@ -41,3 +54,16 @@ def contract_env(*, data_url: str, dag_id: str, task_id: str, input_urls: list[s
         OUTPUT_URL: partition_url(data_url, dag_id, task_id) + MAP_INDEX_SUFFIX,
         INPUT_URLS: "\n".join(input_urls),
     }
+
+
+def map_length(ti: RuntimeTaskInstanceProtocol) -> int | None:
+    """How many instances the mapped task of `ti` has in its run (None when `ti` is not mapped).
+
+    Airflow 3 puts no map length in a task's context, so it is counted: the task's instances in
+    the run, less those the scheduler marked `removed` when a re-expansion shrank the task (they
+    keep their rows, and their map indexes, in the run).
+    """
+    if ti.map_index is None or ti.map_index < 0:
+        return None
+    query = {"dag_id": ti.dag_id, "task_ids": [ti.task_id], "run_ids": [ti.run_id]}
+    return ti.get_ti_count(**query) - ti.get_ti_count(**query, states=["removed"])

@@ -90,7 +90,8 @@ class AirkubePodOperator(KubernetesPodOperator):
     :param on_failure_callback: the author's own callbacks run first, then airkube's notifier.
 
     Every other KubernetesPodOperator or BaseOperator argument passes through unchanged.
-    The task's output partition is ``AIRKUBE_DATA_URL/<dag_id>/<task_id>/<data_interval_start>``.
+    The task's output partition is ``AIRKUBE_DATA_URL/<dag_id>/<task_id>/<data_interval_start>``
+    (plus ``/map_index=<i>`` for a mapped instance, which is also given ``AIRKUBE_MAP_LENGTH``).
     """
 
     # Not templated on purpose: the checks below must see the literal values at parse time.
@@ -248,9 +249,19 @@ class AirkubePodOperator(KubernetesPodOperator):
                 f"DAG '{self.dag_id}', task '{self.task_id}': this run has no data interval; trigger it "
                 "with a logical date so the task knows which partition to write"
             )
+        self._add_map_length(context)
         if self.runner == "local":
             return self._execute_locally()
         return super().execute(context)
+
+    def _add_map_length(self, context: Context) -> None:
+        """A mapped instance's container also learns how many instances its run has
+        (AIRKUBE_MAP_LENGTH), so that a rerun with fewer instances replaces the whole partition."""
+        length = contract.map_length(context["ti"])
+        if length is None:
+            return
+        env = [var for var in convert_env_vars(self.env_vars or []) if var.name != contract.MAP_LENGTH]
+        self.env_vars = [*env, *convert_env_vars({contract.MAP_LENGTH: str(length)})]
 
     def _execute_locally(self) -> None:
         if self.secret_names:

@@ -85,7 +85,8 @@ class TaskTemplate:
         """A dynamically mapped task (one instance per expanded value), reading `inputs`.
 
         Each instance writes its own sub-partition (`map_index=N`); a downstream task that takes
-        the mapped task as input reads them all.
+        the mapped task as input reads those of the run's instances, all of them and no others: a
+        rerun with fewer instances replaces the partition (see `airkube.contract`).
         """
         partial = AirkubePodOperator.partial(
             task_id=task_id, inputs=[item.task_id for item in inputs], **self._kwargs(overrides)

@@ -185,6 +185,52 @@ def test_mapped_upstream_is_read_whole(pipeline: Pipeline, root_url: str, snap: 
     assert [r["source"] for r in validated] == sorted(r["source"] for r in validated), "map_index order"
 
 
+def test_a_mapped_rerun_with_fewer_instances_replaces_the_partition(
+    pipeline: Pipeline, root_url: str, snap: Snapshot
+) -> None:
+    """Issue 12 at the task code's depth: extract mapped over 3 sources, then the same interval over
+    2; validate then reads the 2 instances of the rerun, not the third instance of the first run."""
+    parent = f"{root_url}/high_priorities/sources.extract/20261122T000000"
+    validate = {
+        "AIRKUBE_OUTPUT_URL": f"{root_url}/high_priorities/sources.validate/20261122T000000",
+        "AIRKUBE_INPUT_URLS": parent,
+    }
+    reads, extracts = [], []
+    for sources in (["orders", "payments", "refunds"], ["orders", "payments"]):
+        for index, source in enumerate(sources):
+            env = {
+                "AIRKUBE_OUTPUT_URL": f"{parent}/map_index={index}",
+                "AIRKUBE_DATA_INTERVAL_START": "2026-11-22T00:00:00+00:00",
+                "AIRKUBE_MAP_LENGTH": str(len(sources)),
+            }
+            result = pipeline.run("extract", "--source", source, env=env)
+            assert result.returncode == 0, pipeline.describe(result)
+            extracts.append(result.stdout)
+        result = pipeline.run("validate", "--max-invalid-ratio", "1", env=validate)
+        assert result.returncode == 0, pipeline.describe(result)
+        reads.append(next(line for line in result.stdout.splitlines() if line.startswith("validate: read")))
+    # The rerun's first instance removes the instance the rerun no longer has.
+    assert f"removed stale object {parent}/map_index=2/data.jsonl" in extracts[3]
+    assert "map_length=2" in extracts[3]
+    assert " from 3 object(s) " in reads[0]
+    objects = snap(parent)
+    assert sorted(objects) == ["_map.json", "map_index=0/data.jsonl", "map_index=1/data.jsonl"]
+    kept = sum(len(lines(data)) for name, data in objects.items() if name.endswith(".jsonl"))
+    assert reads[1] == f"validate: read {kept} records from 2 object(s) under {parent}"
+    validated = lines(snap(validate["AIRKUBE_OUTPUT_URL"])["data.jsonl"])
+    assert {r["source"] for r in validated} == {"orders", "payments"}
+
+
+def test_a_bad_map_length_exits_2_without_writing(pipeline: Pipeline, root_url: str, snap: Snapshot) -> None:
+    out = f"{root_url}/high_priorities/sources.extract/20261122T000000/map_index=2"
+    env = {"AIRKUBE_OUTPUT_URL": out, "AIRKUBE_DATA_INTERVAL_START": "2026-11-22T00:00:00+00:00"}
+    for length, problem in [("two", "AIRKUBE_MAP_LENGTH is not a positive integer"), ("2", "outside")]:
+        result = pipeline.run("extract", "--source", "orders", env={**env, "AIRKUBE_MAP_LENGTH": length})
+        assert result.returncode == 2, pipeline.describe(result)
+        assert problem in result.stderr and "Traceback" not in result.stderr
+    assert snap(root_url) == {}
+
+
 def test_summarize_fans_in_over_publish_outputs(pipeline: Pipeline, root_url: str, snap: Snapshot) -> None:
     sources = ["orders", "payments", "refunds", "returns"]
     publish_urls = [pipeline.chain(root_url, source).urls["publish"] for source in sources]

@@ -60,3 +60,14 @@ def test_split_urls() -> None:
     assert split_urls(None) == []
     assert split_urls("") == []
     assert split_urls("a\r\nb\n") == ["a", "b"]
+
+
+def test_map_length_is_a_positive_integer_checked_with_the_output() -> None:
+    assert Contract.resolve(ENV).map_length() is None
+    contract = Contract.resolve({**ENV, "AIRKUBE_MAP_LENGTH": "3"})
+    assert contract.map_length() == 3
+    assert "map_length=3" in contract.describe()
+    assert Contract.resolve({**ENV, "AIRKUBE_MAP_LENGTH": "3"}, map_length="2").map_length() == 2
+    for bad in ("0", "-1", "two", "1.5"):
+        with pytest.raises(UsageError, match="AIRKUBE_MAP_LENGTH is not a positive integer"):
+            Contract.resolve({**ENV, "AIRKUBE_MAP_LENGTH": bad}).require_output()

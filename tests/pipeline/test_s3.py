@@ -86,3 +86,32 @@ def test_missing_s3_input_exits_2(pipeline: Pipeline, s3: Any) -> None:
     )
     assert result.returncode == 2, pipeline.describe(result)
     assert f"input partition {missing} not found" in result.stderr
+
+
+def test_mapped_rerun_with_fewer_instances_on_s3_replaces_the_partition(
+    pipeline: Pipeline, s3: Any, snap: Snapshot
+) -> None:
+    """On S3 a folder is a key prefix: the instance the rerun no longer has must go, object by object."""
+    fs, root, env = s3
+    pipeline.base_env.update(env)
+    parent = f"{root}/high_priorities/sources.extract/20261122T000000"
+    for sources in (["orders", "payments", "refunds"], ["orders", "payments"]):
+        for index, source in enumerate(sources):
+            result = pipeline.run(
+                "extract",
+                "--source",
+                source,
+                env={
+                    "AIRKUBE_OUTPUT_URL": f"{parent}/map_index={index}",
+                    "AIRKUBE_DATA_INTERVAL_START": "2026-11-22T00:00:00+00:00",
+                    "AIRKUBE_MAP_LENGTH": str(len(sources)),
+                },
+            )
+            assert result.returncode == 0, pipeline.describe(result)
+    assert sorted(snap(parent, fs)) == ["_map.json", "map_index=0/data.jsonl", "map_index=1/data.jsonl"]
+    out = f"{root}/high_priorities/sources.validate/20261122T000000"
+    result = pipeline.run(
+        "validate", "--max-invalid-ratio", "1", env={"AIRKUBE_OUTPUT_URL": out, "AIRKUBE_INPUT_URLS": parent}
+    )
+    assert result.returncode == 0, pipeline.describe(result)
+    assert f"from 2 object(s) under {parent}" in result.stdout

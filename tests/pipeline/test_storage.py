@@ -6,17 +6,26 @@ so it exercises the upload-then-move path; ``test_s3.py`` covers real S3 semanti
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 from airkube_pipeline import storage
-from airkube_pipeline.errors import DataQualityError, InputMissingError
+from airkube_pipeline.errors import DataQualityError, InputMissingError, UsageError
 
 Snapshot = Callable[[str], dict[str, bytes]]
+
+
+def inside(urls: list[str]) -> list[str]:
+    """The paths of ``urls`` inside the partition (memory:// URLs come back as memory:///...)."""
+    return [url.split("/20261122T000000", 1)[1] for url in urls]
+
+
 RECORDS = [{"id": "b", "amount": "1.00"}, {"id": "a", "amount": "2.00", "note": "é"}]
 
 
@@ -45,16 +54,22 @@ def test_write_creates_exactly_one_object_and_rewrite_replaces_it(partition: str
     assert snap(partition) == {"data.jsonl": storage.serialize(RECORDS[:1])}
 
 
-def test_write_removes_stale_objects_but_not_subfolders(partition: str, snap: Snapshot) -> None:
-    storage.write_partition(f"{partition}/map_index=0", RECORDS)
-    storage.write_partition(partition, RECORDS)
+def test_write_removes_stale_objects_and_instance_subpartitions(partition: str, snap: Snapshot) -> None:
+    """A plain write also removes what the task wrote when it was mapped; other folders stay."""
+    storage.write_partition(f"{partition}/map_index=0", RECORDS, map_length=1)
+    storage.write_partition(f"{partition}/other", RECORDS)
     _, root = storage._partition(partition)
     fs = storage.url_to_fs(partition)[0]
     fs.pipe_file(f"{root}/.tmp-crashed", b"half a fi")
     fs.pipe_file(f"{root}/data.jsonl.old", b"x")
     result = storage.write_partition(partition, RECORDS)
-    assert [url.rsplit("/", 1)[-1] for url in result.removed] == [".tmp-crashed", "data.jsonl.old"]
-    assert sorted(snap(partition)) == ["data.jsonl", "map_index=0/data.jsonl"]
+    assert inside(result.removed) == [
+        "/.tmp-crashed",
+        "/_map.json",
+        "/data.jsonl.old",
+        "/map_index=0/data.jsonl",
+    ]
+    assert sorted(snap(partition)) == ["data.jsonl", "other/data.jsonl"]
 
 
 def test_failed_write_leaves_previous_output_and_no_temp_object(
@@ -110,3 +125,97 @@ def test_reading_garbage_is_a_data_error(partition: str) -> None:
     storage.url_to_fs(partition)[0].pipe_file(f"{root}/data.jsonl", b'{"id": 1}\n{not json\n')
     with pytest.raises(DataQualityError, match="line 2: not JSON"):
         storage.read_partition(partition)
+
+
+def write_run(partition: str, sources: list[str]) -> list[str]:
+    """One run of a mapped task: instance i writes source i's record; returns what was removed."""
+    removed: list[str] = []
+    for index, source in enumerate(sources):
+        result = storage.write_partition(
+            f"{partition}/map_index={index}", [{"id": source}], map_length=len(sources)
+        )
+        removed += result.removed
+    return removed
+
+
+def test_mapped_rerun_with_fewer_instances_replaces_the_partition(partition: str, snap: Snapshot) -> None:
+    write_run(partition, ["a", "b", "c"])
+    assert [r["id"] for r in storage.read_partition(partition).records] == ["a", "b", "c"]
+
+    removed = write_run(partition, ["a", "b"])
+    assert inside(removed) == ["/map_index=2/data.jsonl"]
+    assert snap(partition) == {
+        "_map.json": b'{"map_length":2}\n',
+        "map_index=0/data.jsonl": storage.serialize([{"id": "a"}]),
+        "map_index=1/data.jsonl": storage.serialize([{"id": "b"}]),
+    }
+    result = storage.read_partition(partition)
+    assert [r["id"] for r in result.records] == ["a", "b"]
+    assert inside(result.objects) == [
+        "/map_index=0/data.jsonl",
+        "/map_index=1/data.jsonl",
+    ]
+
+    write_run(partition, ["a", "b", "c", "d"])
+    assert [r["id"] for r in storage.read_partition(partition).records] == ["a", "b", "c", "d"]
+
+
+def test_a_reader_honours_the_manifest_whatever_else_is_there(partition: str) -> None:
+    """Reads exactly the instances _map.json names, in map index order (10 after 9)."""
+    sources = [f"s{index:02d}" for index in range(11)]
+    write_run(partition, sources)
+    assert [r["id"] for r in storage.read_partition(partition).records] == sources
+
+    fs, root = storage._partition(partition)
+    fs.pipe_file(f"{root}/{storage.MAP_FILE}", storage.map_manifest(3))  # a cleanup not done yet
+    assert [r["id"] for r in storage.read_partition(partition).records] == sources[:3]
+
+    fs.rm_file(f"{root}/map_index=1/data.jsonl")
+    with pytest.raises(
+        InputMissingError, match=re.escape("latest run had 3 instance(s) but map_index=1 has no")
+    ):
+        storage.read_partition(partition)
+
+    fs.pipe_file(f"{root}/{storage.MAP_FILE}", b'{"map_length": 0}')
+    with pytest.raises(DataQualityError, match="not a map manifest"):
+        storage.read_partition(partition)
+
+
+def test_a_mapped_write_replaces_what_the_task_wrote_unmapped(partition: str, snap: Snapshot) -> None:
+    storage.write_partition(partition, RECORDS)
+    removed = write_run(partition, ["a"])
+    assert inside(removed) == ["/data.jsonl"]
+    assert sorted(snap(partition)) == ["_map.json", "map_index=0/data.jsonl"]
+
+
+def test_concurrent_instances_of_a_shrunk_run_leave_exactly_their_partition(
+    partition: str, snap: Snapshot
+) -> None:
+    """Instances run at the same time, each cleaning up the partition: none may fail or undo another."""
+    write_run(partition, [f"old{index}" for index in range(12)])
+    sources = [f"new{index}" for index in range(8)]
+
+    def instance(index: int) -> None:
+        storage.write_partition(f"{partition}/map_index={index}", [{"id": sources[index]}], map_length=8)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(instance, range(8)))
+    assert sorted(snap(partition)) == ["_map.json"] + [f"map_index={i}/data.jsonl" for i in range(8)]
+    assert [r["id"] for r in storage.read_partition(partition).records] == sources
+
+
+@pytest.mark.parametrize(
+    ("leaf", "map_length", "problem"),
+    [
+        ("/map_index=2", 2, "outside this run's 2 instance"),
+        ("", 2, "must end in /map_index=<index>"),
+        ("/map_index=01", 2, "must end in /map_index=<index>"),
+        ("/map_index=0", 0, "map length must be a positive integer"),
+    ],
+)
+def test_a_mapped_write_checks_its_map_index_before_writing(
+    partition: str, snap: Snapshot, leaf: str, map_length: int, problem: str
+) -> None:
+    with pytest.raises(UsageError, match=problem):
+        storage.write_partition(f"{partition}{leaf}", RECORDS, map_length=map_length)
+    assert snap(partition) == {}

@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--interval-start", metavar="ISO", help="data interval start (AIRKUBE_DATA_INTERVAL_START)"
     )
+    group.add_argument(
+        "--map-length",
+        metavar="N",
+        help="a mapped instance: how many instances this run has (AIRKUBE_MAP_LENGTH)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="airkube-pipeline", description="Run one airkube pipeline step against storage partitions."
@@ -74,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 usage or missing input, 1 data failure, 0 success)."""
     args = build_parser().parse_args(argv)
-    contract = Contract.resolve(output=args.output, inputs=args.inputs, interval_start=args.interval_start)
+    contract = Contract.resolve(
+        output=args.output, inputs=args.inputs, interval_start=args.interval_start, map_length=args.map_length
+    )
     options = Options(
         source=getattr(args, "source", None), max_invalid_ratio=getattr(args, "max_invalid_ratio", 0.5)
     )

@@ -21,6 +21,7 @@ ENV_DAG_ID = "AIRKUBE_DAG_ID"
 ENV_TASK_ID = "AIRKUBE_TASK_ID"
 ENV_RUN_ID = "AIRKUBE_RUN_ID"
 ENV_DATA_URL = "AIRKUBE_DATA_URL"
+ENV_MAP_LENGTH = "AIRKUBE_MAP_LENGTH"
 
 
 def parse_timestamp(value: str, name: str) -> datetime:
@@ -49,6 +50,8 @@ class Contract:
     input_urls: tuple[str, ...] = ()
     interval_start: str | None = None
     interval_end: str | None = None
+    map_length_value: str | None = None
+    """How many instances the mapped task has in this run; unset for a task that is not mapped."""
     info: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -59,6 +62,7 @@ class Contract:
         output: str | None = None,
         inputs: Sequence[str] | None = None,
         interval_start: str | None = None,
+        map_length: str | None = None,
     ) -> Contract:
         """Merge flags over the environment (``os.environ`` unless one is given)."""
         env = os.environ if environ is None else environ
@@ -70,13 +74,16 @@ class Contract:
             ),
             interval_start=(interval_start or env.get(ENV_INTERVAL_START) or "").strip() or None,
             interval_end=(env.get(ENV_INTERVAL_END) or "").strip() or None,
+            map_length_value=(map_length or env.get(ENV_MAP_LENGTH) or "").strip() or None,
             info={name: env[name] for name in informational if env.get(name)},
         )
 
     def require_output(self) -> str:
-        """The output partition URL; every step writes exactly one object there."""
+        """The output partition URL (checked with the map length); every step writes exactly one
+        object there."""
         if not self.output_url:
             raise UsageError(f"{ENV_OUTPUT_URL} is not set (or pass --output URL)")
+        self.map_length()
         return self.output_url
 
     def require_inputs(self) -> list[str]:
@@ -91,6 +98,15 @@ class Contract:
             raise UsageError(f"{ENV_INTERVAL_START} is not set (or pass --interval-start ISO)")
         return parse_timestamp(self.interval_start, ENV_INTERVAL_START)
 
+    def map_length(self) -> int | None:
+        """The number of instances of this run of a mapped task (the output is one of them, and the
+        whole mapped partition becomes this run's), or None for a task that is not mapped."""
+        if self.map_length_value is None:
+            return None
+        if not self.map_length_value.isdigit() or int(self.map_length_value) < 1:
+            raise UsageError(f"{ENV_MAP_LENGTH} is not a positive integer: {self.map_length_value!r}")
+        return int(self.map_length_value)
+
     def describe(self) -> str:
         """One log line identifying the run; informational only, never part of the output bytes."""
         parts = [
@@ -100,4 +116,6 @@ class Contract:
             parts.append(f"interval_start={self.interval_start}")
         if self.interval_end:
             parts.append(f"interval_end={self.interval_end}")
+        if self.map_length_value:
+            parts.append(f"map_length={self.map_length_value}")
         return " ".join(parts) if parts else "no run context in environment"

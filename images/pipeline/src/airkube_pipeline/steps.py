@@ -42,9 +42,10 @@ def _read_all(step: str, urls: list[str]) -> list[Record]:
     return records
 
 
-def _write(step: str, url: str, records: list[Record]) -> None:
-    """Write the output partition and say where, how much, and what was cleaned up."""
-    result = write_partition(url, records)
+def _write(step: str, contract: Contract, records: list[Record]) -> None:
+    """Write the output partition and say where, how much, and what was cleaned up (for a mapped
+    instance, also the instances an earlier run had beyond this run's)."""
+    result = write_partition(contract.require_output(), records, map_length=contract.map_length())
     for stale in result.removed:
         log(step, f"removed stale object {stale}")
     log(step, f"wrote {len(records)} records ({result.size} bytes) to {result.url}")
@@ -52,14 +53,14 @@ def _write(step: str, url: str, records: list[Record]) -> None:
 
 def _map_step(step: str, contract: Contract, transform: Callable[[Record], Record]) -> None:
     """Read, apply a per-record transform, write: the shape of clean and enrich."""
-    output = contract.require_output()
+    contract.require_output()  # fails fast, before any data is read
     records = [transform(record) for record in _read_all(step, contract.require_inputs())]
-    _write(step, output, records)
+    _write(step, contract, records)
 
 
 def extract(contract: Contract, options: Options) -> None:
     """Generate the source's records for the interval's start date; declared inputs are ignored."""
-    output = contract.require_output()
+    contract.require_output()  # fails fast, before any data is read
     start = contract.require_interval_start()
     source = options.source or ""
     log("extract", contract.describe())
@@ -70,7 +71,7 @@ def extract(contract: Contract, options: Options) -> None:
     except ValueError as exc:
         raise DataQualityError(str(exc)) from None
     log("extract", f"generated {len(records)} records for source={source} date={start.date().isoformat()}")
-    _write("extract", output, records)
+    _write("extract", contract, records)
 
 
 def _reasons(invalid: Iterable[tuple[Record, list[str]]]) -> list[str]:
@@ -102,7 +103,7 @@ def validate(contract: Contract, options: Options) -> None:
             f"invalid ratio {ratio:.4f} ({len(invalid)}/{len(records)}) exceeds --max-invalid-ratio "
             f"{options.max_invalid_ratio:g}; nothing written to {output}"
         )
-    _write("validate", output, valid)
+    _write("validate", contract, valid)
 
 
 def clean(contract: Contract, options: Options) -> None:
@@ -117,22 +118,22 @@ def enrich(contract: Contract, options: Options) -> None:
 
 def publish(contract: Contract, options: Options) -> None:
     """The final per-source dataset, sorted by id."""
-    output = contract.require_output()
+    contract.require_output()  # fails fast, before any data is read
     records = rec.publish(_read_all("publish", contract.require_inputs()))
     sources = sorted({str(record.get("source")) for record in records})
     log("publish", f"publishing {len(records)} records of source(s) {', '.join(sources) or '-'}")
-    _write("publish", output, records)
+    _write("publish", contract, records)
 
 
 def summarize(contract: Contract, options: Options) -> None:
     """Fan-in over many published datasets: counts and amount_usd totals per source and region."""
-    output = contract.require_output()
+    contract.require_output()  # fails fast, before any data is read
     urls = contract.require_inputs()
     log("summarize", f"summarizing {len(urls)} input partition(s)")
     rows = rec.summarize(_read_all("summarize", urls))
     groups = [row["group_by"] for row in rows]
     log("summarize", f"{groups.count('source')} source row(s), {groups.count('region')} region row(s)")
-    _write("summarize", output, rows)
+    _write("summarize", contract, rows)
 
 
 STEPS: dict[str, Callable[[Contract, Options], None]] = {
