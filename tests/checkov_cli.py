@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,17 @@ def kubernetes_object(resource: str) -> str:
 
 
 def reviewed_skips(path: Path) -> dict[tuple[str, str], str]:
-    """(check id, `Kind/name`) -> why, from a reviewed skip list (tests/helm/*checkov_skips.yaml)."""
+    """(check id, `Kind/name`) -> why, from a reviewed skip list (tests/helm/*checkov_skips.yaml); each entry
+    names one Kubernetes check, the objects it is accepted on, and says why."""
+    entries = yaml.safe_load(path.read_text())["skips"]
+    checks = [entry["check"] for entry in entries]
+    assert len(checks) == len(set(checks)), f"{path.name}: one entry per check"
     skips: dict[tuple[str, str], str] = {}
-    for entry in yaml.safe_load(path.read_text())["skips"]:
+    for entry in entries:
+        assert set(entry) == {"check", "objects", "why"}, entry
+        assert re.fullmatch(r"CKV2?_K8S_\d+", entry["check"]), entry["check"]
+        assert entry["objects"] and all(re.fullmatch(r"[A-Z]\w+/[a-z0-9-]+", o) for o in entry["objects"])
+        assert len(entry["why"]) >= 60, f"{entry['check']}: say why it is accepted"
         for obj in entry["objects"]:
             assert (entry["check"], obj) not in skips, f"{entry['check']} {obj} listed twice"
             skips[(entry["check"], obj)] = entry["why"]

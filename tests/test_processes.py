@@ -108,14 +108,4 @@ def test_stop_ends_the_whole_process_group_of_a_genuine_pid_file(tmp_path):
 
 def _group(pgid: int) -> list[int]:
     """The live (not zombie) processes of process group `pgid`."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":  # after ")": state, ppid, pgrp
-            members.append(int(entry.name))
-    return members
+    return processes.processes_where(processes.STAT_PROCESS_GROUP, pgid, live_only=True)

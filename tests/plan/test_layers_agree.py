@@ -6,9 +6,7 @@ Terraform variables resolved from the tfvars and the modules' defaults)."""
 
 from __future__ import annotations
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
 from airkube import pod_defaults
 from airkube.resources import SIZES, SLOTS_PER_NODE, Size, pool_slots, resource_requirements
@@ -16,6 +14,7 @@ from airkube_dev import chart
 from airkube_plan.nodes import POOL_LABEL
 from airkube_plan.planner import load_environment
 from airkube_plan.quantities import Resources
+from airkube_plan.terraform_vars import load_hcl
 from paths import REPO
 from pods import render_pod
 
@@ -29,12 +28,9 @@ def environments():
 
 def node_group_labels() -> dict[str, dict[str, str]]:
     """aws_eks_node_group name -> its Kubernetes labels, from terraform/modules/eks/main.tf."""
-    with (REPO / "terraform" / "modules" / "eks" / "main.tf").open() as handle:
-        parsed = hcl2.load(handle, serialization_options=SerializationOptions(strip_string_quotes=True))
     groups = {}
-    for block in parsed["resource"]:
-        for name, body in block.get("aws_eks_node_group", {}).items():
-            groups[name.strip('"')] = body["labels"]
+    for block in load_hcl(REPO / "terraform" / "modules" / "eks" / "main.tf")["resource"]:
+        groups.update({name: body["labels"] for name, body in block.get("aws_eks_node_group", {}).items()})
     return groups
 
 

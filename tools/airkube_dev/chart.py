@@ -103,6 +103,13 @@ def _as_installed(manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
     return manifest
 
 
+def helm_template(chart: Path, release: str, *args: str, namespace: str) -> subprocess.CompletedProcess[str]:
+    """`helm template` of a chart folder for the cluster's Kubernetes version (HELM_KUBE_VERSION), offline."""
+    argv = [helm_binary(), "template", release, str(chart), "--namespace", namespace]
+    argv += ["--kube-version", helm_mk_variable("HELM_KUBE_VERSION"), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=chart.parent)
+
+
 def render(values_files: Sequence[Path], *, namespace: str = "airflow") -> list[dict]:
     """The chart's objects for these values files (later ones override earlier, as with `helm -f`), each
     namespaced object in `namespace`. Rendered once per process for the same file contents."""
@@ -111,11 +118,8 @@ def render(values_files: Sequence[Path], *, namespace: str = "airflow") -> list[
     if key not in _rendered:
         with tempfile.TemporaryDirectory(prefix="airkube-chart-") as tmp:
             chart = _offline_chart(Path(tmp))
-            argv = [helm_binary(), "template", helm_mk_variable("HELM_RELEASE"), str(chart)]
-            argv += ["--namespace", namespace, "--kube-version", helm_mk_variable("HELM_KUBE_VERSION")]
-            for path in paths:
-                argv += ["--values", str(path)]
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp)
+            values = [arg for path in paths for arg in ("--values", str(path))]
+            proc = helm_template(chart, helm_mk_variable("HELM_RELEASE"), *values, namespace=namespace)
         if proc.returncode != 0:
             raise PlatformError(f"helm template failed ({proc.returncode}):\n{proc.stderr.strip()}")
         docs = [doc for doc in yaml.safe_load_all(proc.stdout) if doc is not None]

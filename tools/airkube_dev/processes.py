@@ -103,14 +103,41 @@ class _Process(NamedTuple):
     state: str  # R, S, D, Z, ...
 
 
+# Indexes into stat_fields: proc(5)'s fields 3 (state), 5 (process group), 6 (session) and 22 (start time).
+STAT_STATE, STAT_PROCESS_GROUP, STAT_SESSION, STAT_START_TICKS = 0, 2, 3, 19
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (fields 3 onwards of proc(5), so the STAT_* indexes);
+    None if there is no such process or it cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+
+
+def processes_where(field: int, value: int, *, live_only: bool = False) -> list[int]:
+    """The pids whose stat field (an index of `stat_fields`) equals `value`, e.g. a process group's or a
+    session's members; `live_only` leaves zombies out."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = stat_fields(int(entry.name))
+        live = fields is not None and not (live_only and fields[STAT_STATE] == "Z")
+        if live and int(fields[field]) == value:
+            found.append(int(entry.name))
+    return found
+
+
 def _process(pid: int) -> _Process | None:
     """What /proc says of process `pid`; None if there is no such process (or it cannot be read)."""
+    fields = stat_fields(pid)
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
         boot_id = _BOOT_ID.read_text().strip()
     except OSError:
         return None
-    return _Process(boot_id, int(fields[19]), fields[0])  # after ")": fields[0] is field 3, [19] is 22
+    return None if fields is None else _Process(boot_id, int(fields[STAT_START_TICKS]), fields[STAT_STATE])
 
 
 def _recorded_identity(text: str) -> tuple[str, int] | None:

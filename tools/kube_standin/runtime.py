@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from airkube_dev.podman import default_ulimits, podman_command
-from airkube_dev.processes import write_pid_file
+from airkube_dev.processes import STAT_SESSION, processes_where, write_pid_file
 from kube_standin.container_logs import cri_line
 
 
@@ -292,17 +292,7 @@ class ProcessRuntime:
 def session_members(session_id: int) -> list[int]:
     """Every process of a session: a process-runtime container's processes (its first process leads the
     session; Airflow's task runner puts the task in a process group of its own, not a session)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session_id:  # after ")": state, ppid, pgrp, session
-            members.append(int(entry.name))
-    return members
+    return processes_where(STAT_SESSION, session_id)
 
 
 def kill_session(session_id: int, sig: signal.Signals) -> None:

@@ -94,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
+def stdout_to_stderr() -> Iterator[None]:
     """Airflow logs to standard output while it parses the DAG file; the plan alone goes there, so
     `--json` output is one JSON object a program can read."""
     sys.stdout.flush()
@@ -111,7 +111,7 @@ def _stdout_to_stderr() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     options = parser().parse_args(argv)
     try:
-        with _stdout_to_stderr():
+        with stdout_to_stderr():
             plan, outcome, environment = plan_dag(
                 options.dag_file,
                 options.dag_id,
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.plot:
         from airkube_plan.plot import draw
 
-        with _stdout_to_stderr():
+        with stdout_to_stderr():
             draw(plan, outcome, options.plot)
     if options.json:
         print(json.dumps(plan.as_json(), indent=2))

@@ -18,10 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
+from airkube_plan.nodes import repo_root
 from airkube_plan.pricing import InstanceType, Pricing, PricingError, RdsInstanceClass, load_pricing
-from airkube_plan.terraform_vars import environment_variables, variable
+from airkube_plan.terraform_vars import environment_variables, load_hcl, variable
 
 # The two environments terraform/envs/root/variables.tf accepts, in the table's column order.
 ENVIRONMENTS = ("staging", "prod")
@@ -74,13 +73,6 @@ class Line:
     amounts: tuple[Decimal, ...]
 
 
-def _unquote(value: Any) -> Any:
-    """A string as Terraform means it: python-hcl2 8 keeps the source's quotes unless told not to."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
 def _whole(values: dict[str, Any], name: str, env: str) -> int:
     value = variable(values, name, env)
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
@@ -109,7 +101,7 @@ def load_environment(repo: Path, env: str, pricing: Pricing) -> Environment:
 
     def first_type(name: str) -> InstanceType:
         # A managed node group's on-demand capacity takes the first listed type first: price that one.
-        types = [_unquote(t) for t in variable(values, name, env)]
+        types = list(variable(values, name, env))
         if not types:
             raise CostTableError(f"Terraform environment {env!r}: {name} lists no instance type")
         return _priced(env, name, types[0], pricing.instance)
@@ -127,7 +119,7 @@ def load_environment(repo: Path, env: str, pricing: Pricing) -> Environment:
         node_disk_gb=_whole(values, "node_disk_size_gb", env),
         nat_gateways=1 if single_nat else len(zones),
         db_class=_priced(
-            env, "db_instance_class", _unquote(variable(values, "db_instance_class", env)), pricing.rds_class
+            env, "db_instance_class", variable(values, "db_instance_class", env), pricing.rds_class
         ),
         db_multi_az=_flag(values, "db_multi_az", env),
         db_storage_gb=_whole(values, "allocated_storage_gb", env),
@@ -138,10 +130,8 @@ def _count_blocks(files: Sequence[Path], kind: str, type_name: str) -> int:
     """How many `resource`/`data` blocks of one type the files declare (none of them uses count)."""
     total = 0
     for tf in files:
-        with tf.open() as handle:
-            parsed = hcl2.load(handle)
-        for block in parsed.get(kind, []):
-            total += sum(1 for label in block if _unquote(label) == type_name)
+        for block in load_hcl(tf).get(kind, []):
+            total += sum(1 for label in block if label == type_name)
     return total
 
 
@@ -152,14 +142,9 @@ def kms_keys_and_secrets(repo: Path) -> tuple[int, int]:
     are the ones the platform layer reads (RDS's managed master password and the hand-made DAG deploy key).
     """
     environment_tf = repo / "terraform" / "modules" / "environment" / "main.tf"
-    with environment_tf.open() as handle:
-        calls = hcl2.load(handle).get("module", [])
+    calls = load_hcl(environment_tf).get("module", [])
     module_dirs = sorted(
-        {
-            (environment_tf.parent / _unquote(body["source"])).resolve()
-            for call in calls
-            for body in call.values()
-        }
+        {(environment_tf.parent / body["source"]).resolve() for call in calls for body in call.values()}
     )
     keys = _count_blocks(
         [tf for d in module_dirs for tf in sorted(d.glob("*.tf"))], "resource", "aws_kms_key"
@@ -345,9 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="rewrite README.md between the cost-table markers")
     mode.add_argument("--check", action="store_true", help="exit 1 when README.md's table is out of date")
-    parser.add_argument(
-        "--repo", type=Path, default=Path(__file__).resolve().parents[4], help="the repository's root"
-    )
+    parser.add_argument("--repo", type=Path, default=repo_root(), help="the repository's root")
     args = parser.parse_args(argv)
     try:
         section = render_cost_section(args.repo)

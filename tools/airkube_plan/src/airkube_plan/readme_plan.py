@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from airkube_plan.cost_table import ENVIRONMENTS, cost_lines
+from airkube_plan.nodes import repo_root
 from airkube_plan.report import Plan
 
 DAG_ID = "high_priorities"
@@ -95,9 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the README's planned-night section, or --write it (and its picture) into the repository."""
     parser = argparse.ArgumentParser(prog="python -m airkube_plan.readme_plan", description=main.__doc__)
     parser.add_argument("--write", action="store_true", help="rewrite README.md's section and the picture")
-    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[4])
+    parser.add_argument("--repo", type=Path, default=repo_root(), help="the repository's root")
     args = parser.parse_args(argv)
-    planned = nightly_plans(args.repo)
+    from airkube_plan.cli import stdout_to_stderr
+
+    with stdout_to_stderr():  # Airflow logs while parsing the DAG; standard output is the section alone
+        planned = nightly_plans(args.repo)
     section = render_section(args.repo, {env: plan for env, (plan, _) in planned.items()})
     if not args.write:
         sys.stdout.write(section)

@@ -3,7 +3,6 @@ the platform's own second scheduler (helm/binpack-scheduler), read from its rend
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,10 +36,8 @@ def render_platform_scheduler(repo: Path) -> list[dict[str, Any]]:
     from airkube_dev import chart
 
     chart_dir = repo / "helm" / "binpack-scheduler"
-    kube_version = chart.helm_mk_variable("HELM_KUBE_VERSION")
-    argv = [chart.helm_binary(), "template", "airkube-binpack", str(chart_dir), "--namespace", "kube-system"]
-    argv += ["--kube-version", kube_version, "--set", f"image.tag=v{kube_version.lstrip('v')}"]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    tag = f"image.tag=v{chart.helm_mk_variable('HELM_KUBE_VERSION').lstrip('v')}"
+    proc = chart.helm_template(chart_dir, "airkube-binpack", "--set", tag, namespace="kube-system")
     if proc.returncode != 0:
         raise ValueError(f"helm template {chart_dir} failed:\n{proc.stderr.strip()}")
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]

@@ -50,7 +50,6 @@ class Outcome:
     pods: list[Pod] = field(default_factory=list)
     node_seconds: float = 0.0
     node_seconds_above_minimum: float = 0.0
-    pool_idle_at: float = 0.0
     peak_nodes: int = 0
     starting_node_seconds: float = 0.0
     """Node-seconds above the minimum billed while nodes were starting (not yet Ready)."""
@@ -403,7 +402,6 @@ class Simulation:
         """Exact node-seconds of the worker pool from each node's launch to its removal (or the end)."""
         nodes = [n for n in self.cluster.nodes if n.pool is self.worker_pool]
         end = max([self.outcome.makespan_seconds, *(n.removed_at for n in nodes if n.removed_at is not None)])
-        self.outcome.pool_idle_at = end
         extra = [n for n in nodes if n.launched_at > 0]
         self.outcome.starting_node_seconds = sum(n.ready_at - n.launched_at for n in extra)
         self.outcome.empty_node_seconds = sum(

@@ -24,14 +24,18 @@ class TerraformVarsError(ValueError):
     """An environment or variable the Terraform files do not define."""
 
 
+def load_hcl(path: Path) -> dict[str, Any]:
+    """A Terraform file parsed, its strings (values and block labels) without their quotes."""
+    with path.open() as handle:
+        return hcl2.load(handle, serialization_options=_AS_TERRAFORM_READS)
+
+
 def _variable_defaults(variables_tf: Path) -> dict[str, Any]:
-    with variables_tf.open() as handle:
-        parsed = hcl2.load(handle, serialization_options=_AS_TERRAFORM_READS)
     defaults: dict[str, Any] = {}
-    for block in parsed.get("variable", []):
+    for block in load_hcl(variables_tf).get("variable", []):
         for name, body in block.items():
             if "default" in body:
-                defaults[name.strip('"')] = body["default"]
+                defaults[name] = body["default"]
     return defaults
 
 
@@ -48,8 +52,7 @@ def environment_variables(repo: Path, env: str) -> dict[str, Any]:
         if module_vars.exists():
             values.update(_variable_defaults(module_vars))
     values.update(_variable_defaults(env_dir / "variables.tf"))
-    with tfvars.open() as handle:
-        values.update(hcl2.load(handle, serialization_options=_AS_TERRAFORM_READS))
+    values.update(load_hcl(tfvars))
     return values
 
 
@@ -66,8 +69,7 @@ def platform_variables(repo: Path, env: str) -> dict[str, Any]:
     values = _variable_defaults(platform / "variables.tf")
     tfvars = platform / f"{env}.tfvars"
     if tfvars.exists():
-        with tfvars.open() as handle:
-            values.update(hcl2.load(handle, serialization_options=_AS_TERRAFORM_READS))
+        values.update(load_hcl(tfvars))
     return values
 
 
