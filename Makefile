@@ -12,7 +12,7 @@ CHECKOV_VENV := .venv-checkov
 PIP_QUIET := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
 .PHONY: help venv checkov-venv dev dev-k8s stop clean demo airflow status test lint pytest bench lock clean-venv \
-	capacity cost-table
+	capacity cost-table faults-table
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ capacity: venv kube-tools ## plan one run: make capacity DAG=high_priorities ENV
 cost-table: venv kube-tools ## rewrite README's cost table and planned night (terraform/pricing.yaml, tfvars, the plan)
 	$(BIN)/python -m airkube_plan.cost_table --write
 	$(BIN)/python -m airkube_plan.readme_plan --write
+
+faults-table: venv ## run the fault suite and rewrite README's "Faults survived" table from its results
+	AIRKUBE_WRITE_FAULTS_TABLE=1 $(BIN)/pytest -m faults
 
 lock: ## re-resolve dependencies into the locks, constraints.txt and tools/checkov/ (needs PyPI)
 	bash scripts/lock.sh $(PIP_QUIET)

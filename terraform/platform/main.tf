@@ -199,6 +199,12 @@ locals {
   db_password = local.db_secret.password
   # The metadata database name PgBouncer exposes (the [databases] alias).
   pgbouncer_db = "airflow-metadata"
+  # Seconds a client may sit idle inside a transaction: one that does is dead or stuck (an orphan of a
+  # killed process holding its parent's connection). PgBouncer closes it, rolling back and freeing its
+  # server connection and row locks. Airflow's own transactions through PgBouncer last well under a
+  # second; migrations connect directly. RDS's idle_in_transaction_session_timeout (modules/rds) is the
+  # backstop behind it. The local platform runs the same value (tools/airkube_dev/production_guards.py).
+  pgbouncer_idle_transaction_timeout = 120
   pgbouncer_ini = join("\n", [
     "[databases]",
     "${local.pgbouncer_db} = host=${local.db.address} dbname=${local.db.db_name} port=${local.db.port} pool_size=${local.pgbouncer.metadataPoolSize}",
@@ -212,6 +218,7 @@ locals {
     "stats_users = ${local.db_user}",
     "ignore_startup_parameters = extra_float_digits",
     "max_client_conn = ${local.pgbouncer.maxClientConn}",
+    "idle_transaction_timeout = ${local.pgbouncer_idle_transaction_timeout}",
     "verbose = 0",
     "log_disconnections = 0",
     "log_connections = 0",

@@ -1,8 +1,7 @@
-"""What the end-to-end tests share: the running platform handle and output snapshots."""
+"""What the end-to-end tests share: the running platform handle."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +23,3 @@ class RunningPlatform:
     @property
     def data_dir(self) -> Path:
         return self.platform.layout.data_dir
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under `folder`: relative path -> sha256. Equal snapshots mean byte-identical
-    outputs and no extra objects."""
-    return {
-        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }

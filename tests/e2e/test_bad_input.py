@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from airkube_dev.processes import free_port
-from e2e_support import snapshot
 from paths import REPO
+from snapshots import snapshot
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,6 @@ from airkube_dev.k8s_platform import NAMESPACE, KubernetesPlatform
 from airkube_dev.layout import Layout, Ports
 from airkube_dev.processes import free_port
 from k8s_support import K8S_DAGS, K8sPlatform, PodWatch, kube_client, write_dags
-from kube_standin.runtime import kill_session
 from receivers import alert_env, alert_receivers
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubernetes]
@@ -174,7 +172,7 @@ def test_a_worker_killed_with_its_node_is_retried_and_reattaches_to_the_running_
     worker = k8s.pods.pods("k8s_reattach", "long", "worker")[0]["name"]
     # A node lost: every process of the worker pod dies at once, no graceful delete, so KPO's on_kill and
     # cleanup never run and the task pod keeps running.
-    kill_session(_worker_pid(k8s.platform, worker), signal.SIGKILL)
+    processes.kill_session(_worker_pid(k8s.platform, worker))
     progress = k8s.api.wait_for_run("k8s_reattach", run_id, RUN_TIMEOUT)
     assert progress.state == "success"
     (instance,) = k8s.api.task_instances("k8s_reattach", run_id)
@@ -189,10 +187,11 @@ def test_a_worker_killed_with_its_node_is_retried_and_reattaches_to_the_running_
 def test_a_scheduler_killed_mid_run_is_restarted_and_nothing_runs_twice(k8s):
     run_id = k8s.api.trigger("k8s_chain", NIGHT, NIGHT.add(days=1))
     _eventually(lambda: bool(k8s.pods.pods("k8s_chain", "step_2", "task")), 120, "step_2's task pod")
-    pid_file = k8s.platform.layout.pids / "scheduler.pid"
-    kill_session(processes.read_pid(pid_file), signal.SIGKILL)  # the container and all its processes
-    _eventually(lambda: processes.read_pid(pid_file) is None, 10, "the scheduler to be gone")
-    k8s.platform.up()  # what `make dev-k8s` does again: start whatever is down
+    pid_file = k8s.platform.layout.pids / "scheduler-1.pid"
+    killed = processes.read_pid(pid_file)
+    processes.kill_session(killed)  # the container and all its processes
+    _eventually(lambda: processes.read_pid(pid_file) not in (None, killed), 30, "the supervisor's restart")
+    k8s.platform.up()  # what `make dev-k8s` does again: start whatever is down (nothing, here)
     progress = k8s.api.wait_for_run("k8s_chain", run_id, RUN_TIMEOUT)
     assert progress.state == "success"
     instances = k8s.api.task_instances("k8s_chain", run_id)

@@ -13,8 +13,9 @@ import pytest
 
 from airkube_dev.api import AirflowApi
 from airkube_dev.errors import PlatformError
-from e2e_support import RunningPlatform, snapshot
+from e2e_support import RunningPlatform
 from paths import REPO
+from snapshots import snapshot
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from airkube_dev import production_guards
 from airkube_dev.chart import helm_mk_variable
 from checkov_cli import checkov_report, kubernetes_object, reviewed_skips
 from helm_values import ENVIRONMENTS, REPO, get, load_yaml, user_values
@@ -355,6 +356,13 @@ def metrics_go_to_the_node_datadog_agent(objects, env):
         assert variable and variable.get("valueFrom") == host_ip, f"{name}: StatsD is not the node's agent"
 
 
+def tasks_ride_out_a_database_failover(objects, env):
+    """Every component reads the retries the local platform runs and the fault suite proved."""
+    retries = config(objects)["workers"]["execution_api_retries"]
+    assert retries == str(production_guards.execution_api_retries())
+    assert int(retries) >= 10, "Airflow's default 5 gives up within a PostgreSQL restart"
+
+
 @dataclass(frozen=True)
 class Promise:
     check: Callable[[list[dict[str, Any]], str], None]
@@ -398,6 +406,7 @@ PROMISES = [
         {"dagProcessor": {"serviceAccount": {"automountServiceAccountToken": True}}},
     ),
     Promise(metrics_go_to_the_node_datadog_agent, {"config": {"metrics": {"statsd_port": 9125}}}),
+    Promise(tasks_ride_out_a_database_failover, {"config": {"workers": {"execution_api_retries": 5}}}),
 ]
 
 

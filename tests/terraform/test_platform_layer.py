@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from airkube_dev import production_guards
 from paths import REPO
 
 PLATFORM = REPO / "terraform" / "platform"
@@ -133,8 +134,18 @@ def test_pgbouncer_sizing_from_values() -> None:
         "pool_mode = transaction",
         "auth_type = scram-sha-256",
         "server_tls_sslmode = require",
+        "idle_transaction_timeout = ${local.pgbouncer_idle_transaction_timeout}",
     ):
         assert needed in block[0], needed
+
+
+def test_pgbouncer_closes_an_idle_transaction_before_rds_ends_its_session() -> None:
+    """The two guards against a dead process's open transaction, as production and the local platform
+    read them: PgBouncer's must fire first, or RDS ends the session under a PgBouncer that still holds
+    the client (and then hands it an error), and both must be on (0 turns either off)."""
+    pgbouncer_s = production_guards.pgbouncer_idle_transaction_timeout()
+    postgres_ms = production_guards.postgres_idle_in_transaction_session_timeout()
+    assert 0 < pgbouncer_s * 1000 < postgres_ms
 
 
 def test_logs_claim_task_account_and_namespace() -> None:

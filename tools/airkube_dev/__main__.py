@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
-from airkube_dev import components
+from airkube_dev import components, processes, supervisor
 from airkube_dev.errors import PlatformError
 from airkube_dev.k8s_platform import DEFAULT_K8S_PORTS, KubernetesPlatform
 from airkube_dev.layout import Layout
@@ -72,8 +73,15 @@ def cmd_status(_: argparse.Namespace) -> None:
         if not platform.layout.state_file.exists():
             continue
         print(f"{platform.layout.root}:")
+        supervised = supervisor.read_status(platform.layout)
+        print(f"  {'supervisor':14} {_pid_text(processes.read_pid(supervisor.pid_file(platform.layout)))}")
         for name, pid in components.running(platform.layout).items():
-            print(f"  {name:14} {'pid ' + str(pid) if pid else 'not running'}")
+            entry = supervised.get(name, supervisor.ComponentStatus())
+            line = f"  {name:14} {_pid_text(pid):12} restarts {entry.restarts}"
+            if entry.last_exit_at is not None:
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.last_exit_at))
+                line += f" (last: {entry.last_exit} at {when})"
+            print(line)
         if isinstance(platform, KubernetesPlatform):
             print(f"  {'kube-standin':14} {'running' if platform.kube_running() else 'not running'}")
         try:
@@ -82,11 +90,21 @@ def cmd_status(_: argparse.Namespace) -> None:
             print(f"  health: no answer ({err})")
 
 
+def _pid_text(pid: int | None) -> str:
+    return f"pid {pid}" if pid else "not running"
+
+
+def cmd_supervise(args: argparse.Namespace) -> None:
+    """The supervisor's own process, started by `make dev` (airkube_dev.supervisor)."""
+    supervisor.Supervisor(Layout(Path(args.root))).run()
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from airkube_dev.demo import run_demo
 
     platform = _platform()
-    if any(pid is None for pid in components.running(platform.layout).values()):
+    pids = components.running(platform.layout).values()
+    if not pids or any(pid is None for pid in pids):
         cmd_up(argparse.Namespace(kubernetes=False))
     sys.exit(run_demo(platform, dag_id=args.dag_id, date=args.date))
 
@@ -113,6 +131,11 @@ def main() -> None:
     commands.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
     commands.add_parser("clean", help="stop and delete the local state").set_defaults(func=cmd_clean)
     commands.add_parser("status", help="components and health").set_defaults(func=cmd_status)
+    supervise = commands.add_parser(
+        "supervise", help="restart the components of a state folder (make dev starts it)"
+    )
+    supervise.add_argument("root", help="the state folder")
+    supervise.set_defaults(func=cmd_supervise)
     demo = commands.add_parser("demo", help="one full run through the scheduler, with a summary")
     demo.add_argument("--dag-id", default="high_priorities")
     demo.add_argument("--date", help="data interval start, YYYY-MM-DD (default: yesterday, UTC)")

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from airkube_dev import production_guards
 from airkube_dev.layout import Layout, State
 
 ADMIN_USER = "admin"
@@ -57,6 +58,23 @@ def airflow_env(
         # seconds apart; the 5 s default left each LocalExecutor slot idle for up to 5 s per task
         # (measured: 201 tasks in 147-162 s with 5, see the note on issue 3).
         "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+        # A fault costs seconds here, not minutes (tests/faults); production keeps Airflow's defaults,
+        # in brackets, which the chart does not change. A scheduler that stops heartbeating for 30 s
+        # (the default, kept: a live scheduler stalls for up to about 20 s while PgBouncer reconnects
+        # to a restarted PostgreSQL, server_login_retry being 15 s, and a shorter threshold declares it
+        # dead and resets the tasks it is running) is dead to the other, which resets the queued and
+        # running tasks it held within 5 s [300] (LocalExecutor cannot adopt them; KubernetesExecutor
+        # adopts their pods).
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",  # [5]
+        "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "5",  # [300]
+        # A task rides out an api-server restart (about 15 s here; production runs two): it gives up
+        # after 60 heartbeats failed in a row [3 of 5 s each], and the scheduler fails a task whose
+        # heartbeat is older than 60 s [300], looking every 5 s [10].
+        "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS": "60",  # [3]
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",  # [300]
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",  # [10]
+        # Production's own value (helm/values.yaml): a task's API calls ride out a database restart.
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": str(production_guards.execution_api_retries()),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
         "AIRFLOW__API__PORT": str(state.ports.api),
         "AIRFLOW__API__HOST": "127.0.0.1",

@@ -1,8 +1,11 @@
-"""The four Airflow 3 components, started in the background and waited on until healthy."""
+"""Airflow 3's components (api-server, schedulers, dag-processor, triggerer), run by the supervisor
+(airkube_dev.supervisor) in the background and waited on until healthy."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 import urllib.error
@@ -10,11 +13,12 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from airkube_dev import processes
+from airkube_dev import processes, supervisor
 from airkube_dev.errors import PlatformError
 from airkube_dev.layout import Layout
 
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+ROLES = ("api-server", "scheduler", "dag-processor", "triggerer")
+"""What each component runs: `airflow <role>`."""
 HEALTH_KEYS = {"metadatabase", "scheduler", "triggerer", "dag_processor"}
 
 
@@ -43,8 +47,7 @@ def ensure_admin(env: Mapping[str, str], username: str, password: str) -> None:
             "create",
             "--username",
             username,
-            "--password",
-            password,
+            f"--password={password}",  # one argument: a password may start with "-" (token_urlsafe)
             "--role",
             "Admin",
             "--email",
@@ -60,30 +63,54 @@ def ensure_admin(env: Mapping[str, str], username: str, password: str) -> None:
     marker.write_text("")
 
 
+def names(schedulers: int) -> list[str]:
+    """The components of a platform with `schedulers` schedulers (scheduler-1, scheduler-2, ...)."""
+    return ["api-server", *(f"scheduler-{n}" for n in range(1, schedulers + 1)), "dag-processor", "triggerer"]
+
+
+def role(name: str) -> str:
+    """The Airflow command a component runs: scheduler-2 runs `airflow scheduler`."""
+    return "scheduler" if name.startswith("scheduler-") else name
+
+
 def start_all(layout: Layout, envs: Mapping[str, Mapping[str, str]]) -> None:
-    """Start each component that is not running, with its own environment (`envs[name]`)."""
-    for name in COMPONENTS:
-        pid_file = layout.pids / f"{name}.pid"
-        if processes.read_pid(pid_file) is None:
-            processes.start(
-                [airflow_binary(), name],
-                pid_file=pid_file,
-                log_file=layout.logs / f"{name}.log",
-                env=envs[name],
-            )
+    """Hand the components (`envs`: name -> environment) to the supervisor, started if it is not
+    running, and have it start at once whatever is down."""
+    specs = [
+        supervisor.ComponentSpec(name, [airflow_binary(), role(name)], dict(env))
+        for name, env in envs.items()
+    ]
+    supervisor.write_specs(layout, specs)
+    pid = processes.read_pid(supervisor.pid_file(layout))
+    if pid is not None:
+        os.kill(pid, signal.SIGUSR1)
+        return
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+    processes.start(
+        [sys.executable, "-m", "airkube_dev", "supervise", str(layout.root)],
+        pid_file=supervisor.pid_file(layout),
+        log_file=layout.logs / "supervisor.log",
+        env={k: v for k, v in os.environ.items() if k in keep},
+    )
 
 
 def stop_all(layout: Layout) -> list[str]:
-    """Stop the components by their pid files, api-server last so running tasks can report."""
-    stopped = []
-    for name in reversed(COMPONENTS):
+    """Stop the supervisor, then the components by their pid files, api-server last so running tasks
+    can report; the restart counts go with them."""
+    stopped = ["supervisor"] if processes.stop(supervisor.pid_file(layout)) else []
+    for name in reversed(list(running(layout))):
         if processes.stop(layout.pids / f"{name}.pid"):
             stopped.append(name)
+    supervisor.status_file(layout).unlink(missing_ok=True)
     return stopped
 
 
 def running(layout: Layout) -> dict[str, int | None]:
-    return {name: processes.read_pid(layout.pids / f"{name}.pid") for name in COMPONENTS}
+    """Each component the supervisor was given -> its pid, None when it is not running."""
+    return {
+        spec.name: processes.read_pid(layout.pids / f"{spec.name}.pid")
+        for spec in supervisor.read_specs(layout)
+    }
 
 
 def health(api_url: str) -> dict[str, str]:
@@ -94,17 +121,27 @@ def health(api_url: str) -> dict[str, str]:
 
 
 def wait_until_healthy(layout: Layout, api_url: str, timeout: float = 240.0) -> None:
+    """Until every component runs and the api-server reports all healthy. A component that keeps
+    exiting meanwhile (restarted twice: once may be the supervisor finding it dead from before) fails
+    the start with how it exited."""
+    restarts = {name: entry.restarts for name, entry in supervisor.read_status(layout).items()}
     deadline = time.monotonic() + timeout
     last: dict[str, str] | str = "no answer yet"
     while time.monotonic() < deadline:
-        dead = [name for name, pid in running(layout).items() if pid is None]
-        if dead:
-            raise PlatformError(
-                f"{', '.join(dead)} exited during start-up; see {layout.logs}/<component>.log"
-            )
+        if processes.read_pid(supervisor.pid_file(layout)) is None:
+            raise PlatformError(f"the supervisor exited during start-up; see {layout.logs}/supervisor.log")
+        crashing = {
+            name: entry.last_exit
+            for name, entry in supervisor.read_status(layout).items()
+            if entry.restarts >= restarts.get(name, 0) + 2
+        }
+        if crashing:
+            details = "; ".join(f"{name} keeps exiting ({how})" for name, how in crashing.items())
+            raise PlatformError(f"{details} during start-up; see {layout.logs}/<component>.log")
         try:
             last = health(api_url)
-            if all(status == "healthy" for status in last.values()):
+            started = all(pid is not None for pid in running(layout).values())
+            if started and all(status == "healthy" for status in last.values()):
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError) as err:
             last = str(err)

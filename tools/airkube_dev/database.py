@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg2
 
-from airkube_dev import processes
+from airkube_dev import processes, production_guards
 from airkube_dev.errors import PlatformError
 from airkube_dev.layout import Layout, State
 
@@ -118,9 +118,11 @@ class Postgres:
     def start(self) -> None:
         if self.is_running():
             return
+        idle_in_transaction_ms = production_guards.postgres_idle_in_transaction_session_timeout()
         options = (
             f"-p {self.state.ports.postgres} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories={self.layout.socket_dir} -c max_connections=200"
+            f"-c unix_socket_directories={self.layout.socket_dir} -c max_connections=200 "
+            f"-c idle_in_transaction_session_timeout={idle_in_transaction_ms}"
         )
         log = self.layout.postgres_dir / "postgres.log"
         self._pg(
@@ -208,6 +210,7 @@ class PgBouncer:
                     f"max_db_connections = {POOL_SIZE}",
                     "reserve_pool_size = 0",
                     "ignore_startup_parameters = extra_float_digits",
+                    f"idle_transaction_timeout = {production_guards.pgbouncer_idle_transaction_timeout()}",
                     f"logfile = {self.folder / 'pgbouncer.log'}",
                     f"pidfile = {self.pid_file}",
                     "",

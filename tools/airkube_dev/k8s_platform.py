@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from airkube import __version__
-from airkube_dev import chart, processes
+from airkube_dev import chart, components, processes
 from airkube_dev.database import PgBouncer, ServiceUser
 from airkube_dev.errors import PlatformError
 from airkube_dev.layout import Ports, State
@@ -102,6 +102,14 @@ class KubernetesPlatform(Platform):
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), keep.get("PATH", "/usr/bin:/bin")]),
             "KUBECONFIG": str(self.kubeconfig),
         }
+
+    def component_names(self, state: State) -> list[str]:
+        """As many schedulers as the rendered chart's scheduler Deployment has replicas."""
+        name = f"{chart.helm_mk_variable('HELM_RELEASE')}-{WORKLOADS['scheduler']}"
+        workload = next(
+            m for m in self.rendered(state) if m["kind"] == "Deployment" and m["metadata"]["name"] == name
+        )
+        return components.names(workload["spec"].get("replicas", 1))
 
     def component_env(self, component: str, state: State) -> dict[str, str]:
         """The container env of the component's rendered workload, Secrets and downward API resolved."""

@@ -33,6 +33,9 @@ class Platform:
     dags_folder: Path = REPO / "dags"
     plugins_folder: Path = REPO / "plugins"
     parallelism: int = DEFAULT_PARALLELISM
+    """Task slots of the whole platform, shared out between the schedulers' LocalExecutors."""
+    schedulers: int = 2
+    """Airflow's active-active schedulers, as production runs them (the chart's scheduler replicas)."""
     via_pgbouncer: bool = True
     """False connects Airflow straight to PostgreSQL: only for the connection benchmark."""
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -58,7 +61,7 @@ class Platform:
             sql_alchemy_conn=url,
             dags_folder=self.dags_folder,
             plugins_folder=self.plugins_folder,
-            parallelism=self.parallelism,
+            parallelism=max(1, self.parallelism // self.schedulers),
         )
         return {**env, **self.extra_env}
 
@@ -85,7 +88,8 @@ class Platform:
         components.migrate({**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.direct_url()})
         components.ensure_admin(env, ADMIN_USER, state.secrets.admin_password)
         components.start_all(
-            self.layout, {name: self.component_env(name, state) for name in components.COMPONENTS}
+            self.layout,
+            {name: self.component_env(components.role(name), state) for name in self.component_names(state)},
         )
         components.wait_until_healthy(self.layout, f"http://127.0.0.1:{state.ports.api}")
         return state
@@ -93,12 +97,17 @@ class Platform:
     def prepare(self, state: State) -> None:
         """What must exist before the components start (LocalExecutor needs nothing more)."""
 
+    def component_names(self, state: State) -> list[str]:
+        """api-server, scheduler-1 ... scheduler-N, dag-processor, triggerer."""
+        return components.names(self.schedulers)
+
     def component_env(self, component: str, state: State) -> dict[str, str]:
-        """The environment of one component; the same for all four with LocalExecutor."""
+        """The environment of one component (by role: `scheduler` for each scheduler); the same for all
+        with LocalExecutor."""
         return self.env(state)
 
     def _check_ports(self, state: State, postgres_running: bool, pgbouncer_running: bool) -> None:
-        api_running = components.running(self.layout)["api-server"] is not None
+        api_running = components.running(self.layout).get("api-server") is not None
         already = {
             "postgres": postgres_running,
             "pgbouncer": pgbouncer_running,

@@ -172,6 +172,18 @@ def start(
     cwd: Path | None = None,
 ) -> int:
     """Start `argv` detached (its own session), output appended to `log_file`, pid in `pid_file`."""
+    return spawn(argv, pid_file=pid_file, log_file=log_file, env=env, cwd=cwd).pid
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    pid_file: Path,
+    log_file: Path,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """`start`, returning the process: a parent that keeps it learns how it ended (`poll`)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:
@@ -185,11 +197,35 @@ def start(
             start_new_session=True,
         )
     write_pid_file(pid_file, process.pid)
-    return process.pid
+    return process
+
+
+def kill_session(leader: int, sig: int = signal.SIGKILL, *, timeout: float = 10.0) -> list[int]:
+    """Signal every live process of the session `leader` started at once (SIGKILL: as a node's loss or
+    a container's end does), and wait until they are gone (a SIGKILL's are, within `timeout`).
+
+    A component starts in a session of its own (`start`), and everything it forks stays in that
+    session, even a task that moved to a process group of its own and a process reparented to init
+    when its parent died. So this is what a container's death does to its processes: nothing the
+    component started outlives it (a process that left with setsid(2), as podman's conmon does, is not
+    the component's any more). A dead leader's session id cannot be reused while members remain, so
+    this never signals an unrelated process. Returns the pids killed.
+    """
+    members = processes_where(STAT_SESSION, leader, live_only=True)
+    for pid in members:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    if sig != signal.SIGKILL:
+        return members
+    deadline = time.monotonic() + timeout
+    while processes_where(STAT_SESSION, leader, live_only=True) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return members
 
 
 def stop(pid_file: Path, *, timeout: float = 30.0) -> bool:
-    """SIGTERM the process group `pid_file` names, SIGKILL it after `timeout`; True if it was running.
+    """SIGTERM the process group `pid_file` names, SIGKILL it after `timeout`, then SIGKILL whatever
+    of its session is left (`kill_session`); True if it was running.
 
     A stale pid file (see `read_pid`) is removed and nothing is signalled.
     """
@@ -207,6 +243,8 @@ def stop(pid_file: Path, *, timeout: float = 30.0) -> bool:
     else:
         if _alive(pid, process.start_ticks):  # still that process, not one that took its pid meanwhile
             _signal_group(pid, signal.SIGKILL)
+    if not _alive(pid, process.start_ticks):
+        kill_session(pid)  # task processes in process groups of their own, orphans of the leader
     pid_file.unlink(missing_ok=True)
     return True
 

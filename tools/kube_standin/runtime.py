@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from airkube_dev.podman import default_ulimits, podman_command
-from airkube_dev.processes import STAT_SESSION, processes_where, write_pid_file
+from airkube_dev.processes import STAT_SESSION, kill_session, processes_where, write_pid_file
 from kube_standin.container_logs import cri_line
 
 
@@ -264,7 +264,7 @@ class ProcessRuntime:
     async def wait(self, run: ContainerRun) -> Exit:
         proc = self._procs[run.name]
         code = await proc.wait()
-        kill_session(proc.pid, signal.SIGKILL)  # a container's processes end with its first one
+        kill_session(proc.pid, timeout=0)  # a container's processes end with its first one
         with contextlib.suppress(Exception):
             await self._pumps[run.name]
         exit_code = 128 - code if code < 0 else code  # a signal, as a container runtime reports it
@@ -281,7 +281,7 @@ class ProcessRuntime:
         try:
             await asyncio.wait_for(proc.wait(), grace_seconds)
         except TimeoutError:
-            kill_session(proc.pid, signal.SIGKILL)
+            kill_session(proc.pid, timeout=0)
             await proc.wait()
 
     async def remove(self, run: ContainerRun) -> None:
@@ -293,10 +293,3 @@ def session_members(session_id: int) -> list[int]:
     """Every process of a session: a process-runtime container's processes (its first process leads the
     session; Airflow's task runner puts the task in a process group of its own, not a session)."""
     return processes_where(STAT_SESSION, session_id)
-
-
-def kill_session(session_id: int, sig: signal.Signals) -> None:
-    """Signal every process of the session at once, as a node's loss or a container's end does."""
-    for pid in session_members(session_id):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)

@@ -49,6 +49,7 @@ resource "aws_db_parameter_group" "this" {
 
   parameter {
     # PgBouncer runs in transaction mode: a session idle in a transaction holds a server connection.
+    # The local platform runs the same value (tools/airkube_dev/production_guards.py).
     name  = "idle_in_transaction_session_timeout"
     value = "300000"
   }

@@ -34,7 +34,7 @@ from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from airkube_pipeline.errors import DataQualityError, InputMissingError, UsageError
+from airkube_pipeline.errors import DataQualityError, InputMissingError, StorageError, UsageError
 from airkube_pipeline.records import Record
 
 DATA_FILE = "data.jsonl"
@@ -213,7 +213,14 @@ def write_partition(url: str, records: Iterable[Record], *, map_length: int | No
     fs, root = _partition(url)
     parent = None if map_length is None else _split_mapped(url, root, map_length)
     final = f"{root}/{DATA_FILE}"
-    _put(fs, final, data, tmp_dir=root)
+    try:
+        _put(fs, final, data, tmp_dir=root)
+    except OSError as exc:  # ENOSPC, EROFS, EACCES, an object store's refusal
+        reason = f"{exc.strerror} ({exc.filename})" if exc.strerror else str(exc)
+        raise StorageError(
+            f"cannot write the output {fs.unstrip_protocol(final)}: {reason}; nothing was replaced, "
+            "the partition keeps its previous content"
+        ) from None
     removed = remove_strays(fs, root, keep=final)
     if parent is not None and map_length is not None:
         manifest = f"{parent}/{MAP_FILE}"
