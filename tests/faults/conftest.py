@@ -80,6 +80,9 @@ SMALL_DAGS = """
     with DAG(dag_id="faults_disk", description="One partition, on a full or read-only mount.", **dag_args):
         pipeline.task("extract", arguments=["extract", "--source", "orders"])
 
+    with DAG(dag_id="faults_sleeper", description="A task outliving an api-server restart.", **dag_args):
+        shell.task("sleeps", arguments=["sleep 40; echo slept"])
+
     with DAG(dag_id="faults_failing", description="Fails on every try: its alerts go out.", **dag_args):
         shell.task("always_fails", arguments=["echo the container failed on purpose; exit 1"])
 """
@@ -110,7 +113,7 @@ def fault_platform() -> Iterator[FaultPlatform]:
         try:
             platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))
             api = AirflowApi(platform.api_url(), *platform.login())
-            for dag_id in (SLICE_DAG, "faults_noisy", "faults_disk", "faults_failing"):
+            for dag_id in (SLICE_DAG, "faults_noisy", "faults_disk", "faults_sleeper", "faults_failing"):
                 api.wait_for_dag(dag_id)
             run_id = api.trigger(SLICE_DAG, NIGHT, NIGHT.add(days=1))
             progress = api.wait_for_run(SLICE_DAG, run_id, 600)

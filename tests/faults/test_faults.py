@@ -84,6 +84,7 @@ def test_one_scheduler_sigkilled_mid_run_the_other_carries_on(fault_platform):
         "SELECT min(start_date) FROM job WHERE job_type = 'SchedulerJob' AND start_date > %s", killed_at
     )[0]
     survivors = tuple(run.jobs_before - dead)
+    assert survivors, "no scheduler survived the kill"
     carried = env.sql(
         "SELECT count(*) FROM task_instance WHERE dag_id = %s AND run_id = %s AND queued_by_job_id IN %s "
         "AND start_date > %s AND start_date < %s",
@@ -129,22 +130,27 @@ def test_both_schedulers_and_the_supervisor_sigkilled_then_make_dev_resumes_the_
 
 
 def test_the_api_server_sigkilled_while_tasks_run_costs_no_try(fault_platform):
-    """In Airflow 3 tasks report through the api-server: they ride out its restart."""
+    """In Airflow 3 tasks report through the api-server: they ride out its restart, the slice's short
+    tasks (their calls retried) and a 40-second one (its heartbeats failing meanwhile) alike."""
     env = fault_platform
     with rerun_slice(env) as run:
+        sleeper_run = env.api.trigger("faults_sleeper", NIGHT, NIGHT.add(days=1))
+        wait_until(lambda: task_processes("faults_sleeper"), "the long task to be running", 120)
         _wait_for_tasks_running(env)
         wait_until(lambda: task_processes(SLICE_DAG), "a task to be running", every=0.02)
         sigkill(env.pid("api-server"))
         time.sleep(1)
         wait_until(lambda: _healthy(env), "the api-server to answer again", 120, every=1)
+    assert env.api.wait_for_run("faults_sleeper", sleeper_run, 300).state == "success"
+    assert env.tries("faults_sleeper", sleeper_run) == {("sleeps", -1): 1}
     assert_nothing_lost(env, run)
     _dead_scheduler_accounting(env, run, expected_dead=0)
     assert extra_tries(run) == {}
     assert env.restarts()["api-server"] == run.restarts_before["api-server"] + 1
     record(
         "the api-server SIGKILLed while tasks run",
-        "the supervisor restarted it; running tasks kept heartbeating through the outage and reported "
-        "when it was back; no task ran again",
+        "the supervisor restarted it; running tasks, a 40-second one among them, rode out the outage and "
+        "reported when it was back; no task ran again",
         NOTHING,
         "test_the_api_server_sigkilled_while_tasks_run_costs_no_try",
     )
