@@ -16,7 +16,7 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 from airkube_pipeline import storage
-from airkube_pipeline.errors import DataQualityError, InputMissingError, UsageError
+from airkube_pipeline.errors import DataQualityError, InputMissingError, StorageError, UsageError
 
 Snapshot = Callable[[str], dict[str, bytes]]
 
@@ -83,7 +83,7 @@ def test_failed_write_leaves_previous_output_and_no_temp_object(
 
     monkeypatch.setattr(storage.os, "replace", crash)
     monkeypatch.setattr(MemoryFileSystem, "mv", crash)
-    with pytest.raises(OSError, match="disk on fire"):
+    with pytest.raises(StorageError, match=r"cannot write the output .*: disk on fire; nothing was replaced"):
         storage.write_partition(partition, [{"id": "new"}])
     assert snap(partition) == before
 
