@@ -137,6 +137,19 @@ def test_missing_inputs_exit_2(pipeline: Pipeline, root_url: str, snap: Snapshot
     assert snap(root_url) == {}
 
 
+def test_unwritable_output_exits_3_naming_it(pipeline: Pipeline, root_url: str) -> None:
+    """A folder that cannot be made (under /proc, refused even to root, who ignores file modes) stands in
+    for a full or read-only volume; tests/faults runs those for real."""
+    env = pipeline.contract(root_url, "orders", "extract", "2026-11-22T00:00:00+00:00", "r1")
+    env["AIRKUBE_OUTPUT_URL"] = "file:///proc/airkube/orders.extract/20261122T000000"
+    result = pipeline.run("extract", "--source", "orders", env=env)
+    assert result.returncode == 3, pipeline.describe(result)
+    output = "file:///proc/airkube/orders.extract/20261122T000000/data.jsonl"
+    assert f"error: cannot write the output {output}" in result.stderr
+    assert "nothing was replaced" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_flags_override_environment(pipeline: Pipeline, tmp_path: Path, snap: Snapshot) -> None:
     env_out, flag_out = (tmp_path / "env").as_uri(), (tmp_path / "flag").as_uri()
     env = {"AIRKUBE_OUTPUT_URL": env_out, "AIRKUBE_DATA_INTERVAL_START": "2026-11-22T00:00:00+00:00"}
