@@ -3,14 +3,13 @@ accounting, and the record of each fault's outcome that README's "Faults survive
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pendulum
@@ -225,7 +224,3 @@ RESULTS: list[FaultOutcome] = []
 
 def record(fault: str, platform_did: str, lost: str, test: str) -> None:
     RESULTS.append(FaultOutcome(fault, platform_did, lost, test))
-
-
-def results_json() -> str:
-    return json.dumps([asdict(outcome) for outcome in RESULTS], indent=2)
