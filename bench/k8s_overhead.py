@@ -22,9 +22,10 @@ clock. Figures also go to bench/results/k8s_overhead.json.
 Takes about 6-10 minutes: two platform start-ups (1-2 minutes each) and two runs. Needs
 `make images-local` and `make kube-tools`. Configuration differs only where noted: LocalExecutor runs
 with the local platform's parallelism of 4, Kubernetes with the chart's (the DAG never has more than
-4 tasks ready at once, so neither limit binds); and the Kubernetes platform gets `make dev`'s
-`[scheduler] use_job_schedule = False`, because with the chart's default (True) unpausing the DAG
-starts a scheduled run at once, and under max_active_runs=1 the measured run would queue behind it.
+4 tasks ready at once, so neither limit binds); and both platforms run only the measured run (the
+local one with `schedules=False`, the Kubernetes one with `[scheduler] use_job_schedule = False`),
+because with production's scheduling unpausing the DAG starts a scheduled run at once, and under
+max_active_runs=1 the measured run would queue behind it.
 """
 
 from __future__ import annotations
@@ -279,7 +280,7 @@ def main() -> int:
     args = parser.parse_args()
     local = run_once(
         "local",
-        lambda state, dags: Platform(Layout(state), dags_folder=dags),
+        lambda state, dags: Platform(Layout(state), dags_folder=dags, schedules=False),
         lambda: Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()),
     )
     k8s = run_once(

@@ -117,7 +117,7 @@ def main() -> int:
     dags.mkdir()
     for dag_file in DAG_FILES:
         (dags / dag_file.name).symlink_to(dag_file)
-    platform = Platform(Layout(root / "state"), dags_folder=dags, schedulers=args.schedulers)
+    platform = Platform(Layout(root / "state"), dags_folder=dags, schedulers=args.schedulers, schedules=False)
     first_day = pendulum.datetime(2026, 10, 1, tz="UTC")
     try:
         platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))

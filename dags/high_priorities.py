@@ -68,6 +68,7 @@ with DAG(
     max_active_runs=1,
     tags=["nightly", "priority", "team:data-eng"],
     default_args={"owner": "data-eng"},
+    doc_md=__doc__,
 ) as dag:
     published = []
     for source in SOURCES:

@@ -1,8 +1,11 @@
-"""sources_fanout: the small dynamically mapped pipeline.
+"""sources_fanout: one extract per source that has data, found at run time.
 
-Extracts a list of sources with one mapped task (one instance per source, listed here; in real use
-often the XCom of an upstream task), then validates, cleans, enriches, publishes and summarizes
-all instances' output together.
+`discover` reads the source registry (`<data root>/_registry/sources/`, written with
+`airkube-pipeline register`) and returns the sources registered for the run's data interval; `extract`
+is mapped over that result, one instance per source; validate, clean, enrich, publish and summarize
+then read every instance's output as one dataset. A rerun of the same interval after the registry
+changed has as many extract instances as sources found now, and replaces the partitions, never adds
+to them. Each task publishes its output as an Airflow asset (see the UI's Assets view).
 """
 
 from __future__ import annotations
@@ -12,22 +15,22 @@ from airflow.sdk import DAG, CronDataIntervalTimetable
 
 from airkube import TaskTemplate
 
-SOURCES = ("orders", "payments", "refunds")
-
 pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"])
 
 with DAG(
     dag_id="sources_fanout",
-    description="Dynamic task mapping over sources: one extract instance per source, one summary.",
-    # Data intervals, not bare trigger times: the run at midnight processes the day that just ended.
+    description="Runtime mapping: one extract per source found in the registry, then one dataset.",
+    # Data intervals, not bare trigger times: the run at 06:00 processes the day that just ended.
     schedule=CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["example", "mapping", "team:data-eng"],
     default_args={"owner": "data-eng"},
+    doc_md=__doc__,
 ) as dag:
+    discover = pipeline.task("discover", arguments=["discover"])
     extracted = pipeline.map(
-        "extract", expand={"arguments": [["extract", "--source", source] for source in SOURCES]}
+        "extract", expand_from=discover, arguments=lambda source: ["extract", "--source", source]
     )
     # Every later step reads all instances' partitions of the mapped extract as one dataset.
     steps = [(step, [step]) for step in ("validate", "clean", "enrich", "publish", "summarize")]

@@ -62,3 +62,23 @@ def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(REPO / "dags"), bundle_path=REPO / "dags", bundle_name="dags-folder")
+
+
+@pytest.fixture
+def pods_instead_of_cluster(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """The Kubernetes API cannot run here. KubernetesPodOperator.execute is replaced by a stand-in
+    that does what execute does first -- build the pod from the real run context -- and records the
+    manifest instead of sending it to a cluster."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from kubernetes.client import ApiClient
+
+    manifests: list[dict] = []
+
+    def build_and_record(self: KubernetesPodOperator, context) -> None:
+        pod = self.build_pod_request_obj(context, dry_run=True)
+        manifest = ApiClient().sanitize_for_serialization(pod)
+        manifest.update(apiVersion="v1", kind="Pod")
+        manifests.append(manifest)
+
+    monkeypatch.setattr(KubernetesPodOperator, "execute", build_and_record)
+    return manifests

@@ -6,11 +6,13 @@ fields Airflow's scheduler would supply) and `build_pod_request_obj(dry_run=True
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pendulum
+from airflow.sdk import XComArg
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 from kubernetes.client import ApiClient
 
@@ -21,14 +23,22 @@ INTERVAL_END = pendulum.datetime(2026, 11, 23, tz="UTC")
 RUN_ID = "scheduled__2026-11-22T00:00:00+00:00"
 
 
+SAMPLE_RESULT = ("orders", "payments", "refunds")
+"""What an upstream task's result holds when a task mapped over it is rendered without a run."""
+
+
 def task_instances(task: AirkubePodOperator | MappedOperator) -> Iterator[tuple[int, AirkubePodOperator]]:
-    """(map_index, operator) for a plain task (-1) or for every instance of a literal-mapped task."""
+    """(map_index, operator) for a plain task (-1) or for every instance of a mapped task: over its
+    literal list, or over SAMPLE_RESULT as the upstream result, through the task's own item function."""
     if not isinstance(task, MappedOperator):
         yield -1, task
         return
     expansion = task._get_specified_expand_input().value
     (key, values), *rest = expansion.items()
-    assert not rest, "this helper expands one literal list only"
+    assert not rest, "this helper expands one mapped argument only"
+    if isinstance(values, XComArg):
+        callables = getattr(values, "callables", ())
+        values = [functools.reduce(lambda item, f: f(item), callables, item) for item in SAMPLE_RESULT]
     for index, value in enumerate(values):
         yield index, task.unmap({key: value})
 

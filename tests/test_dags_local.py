@@ -7,32 +7,46 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dag_runs import run_dag_source
+from airkube_pipeline.sources import register_source, remove_source, sources_for
+from dag_runs import LOGICAL_DATE, run_dag_source
 from paths import REPO
 
 
-def test_sources_fanout_runs_end_to_end_and_summarizes_every_mapped_source(runner_mode, airflow_db: Path):
+def _registry(sources: tuple[str, ...]) -> None:
+    """The test data root's source registry holds exactly `sources`, from sources_fanout's start."""
+    data_url = os.environ["AIRKUBE_DATA_URL"]
+    for entry in sources_for(data_url, LOGICAL_DATE.date()):
+        remove_source(data_url, entry["name"])
+    for name in sources:
+        register_source(data_url, name, "2026-01-01")
+
+
+def test_sources_fanout_maps_one_extract_per_registered_source_and_follows_the_registry(
+    runner_mode, airflow_db: Path
+):
+    """Runtime mapping with the real DAG file and task code: discover's result decides how many
+    extract instances run; the same interval rerun after the registry changed (3 sources, then 2,
+    then 4) has as many instances as sources found now, and its partitions replace the old ones."""
     runner_mode("local")
-    result = run_dag_source(airflow_db / "dags", (REPO / "dags" / "sources_fanout.py").read_text())
-    assert result.state == "success", result.task_states
-    assert result.task_states == {
-        **{f"extract[{i}]": "success" for i in range(3)},
-        **{step: "success" for step in ("validate", "clean", "enrich", "publish", "summarize")},
-    }
-    interval = result.data_interval_start.strftime("%Y%m%dT%H%M%S")
     root = Path(urlparse(os.environ["AIRKUBE_DATA_URL"]).path) / "sources_fanout"
-    extract_parts = sorted(
-        p.relative_to(root).as_posix() for p in (root / "extract").rglob("*") if p.is_file()
-    )
-    assert extract_parts == [
-        f"extract/{interval}/_map.json",
-        *(f"extract/{interval}/map_index={i}/data.jsonl" for i in range(3)),
-    ]
-    summary = [
-        json.loads(line) for line in (root / "summarize" / interval / "data.jsonl").read_text().splitlines()
-    ]
-    sources = {row["key"] for row in summary if row["group_by"] == "source"}
-    assert sources == {"orders", "payments", "refunds"}
+    for sources in (("orders", "payments", "refunds"), ("orders", "payments"), ("a1", "b2", "orders", "z9")):
+        _registry(sources)
+        result = run_dag_source(airflow_db / "dags", (REPO / "dags" / "sources_fanout.py").read_text())
+        assert result.state == "success", result.task_states
+        assert result.results["discover"] == list(sources)
+        assert result.task_states == {
+            "discover": "success",
+            **{f"extract[{i}]": "success" for i in range(len(sources))},
+            **{step: "success" for step in ("validate", "clean", "enrich", "publish", "summarize")},
+        }
+        interval = result.data_interval_start.strftime("%Y%m%dT%H%M%S")
+        extract = root / "extract" / interval
+        assert sorted(p.relative_to(extract).as_posix() for p in extract.rglob("*.jsonl")) == [
+            f"map_index={i}/data.jsonl" for i in range(len(sources))
+        ]
+        summary = (root / "summarize" / interval / "data.jsonl").read_text().splitlines()
+        rows = [json.loads(line) for line in summary]
+        assert sorted(row["key"] for row in rows if row["group_by"] == "source") == list(sources)
 
 
 SHRINKING = """

@@ -8,10 +8,8 @@ from pathlib import Path
 import kubernetes_validate
 import pendulum
 import pytest
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import ApiClient
 
 from airkube import AirkubePodOperator
 from dag_runs import run_dag_source
@@ -34,23 +32,6 @@ MAPPED_DAG = """
         mapped = tpl.map("extract", expand={"arguments": sources})
         tpl.task("summarize", arguments=["summarize"], inputs=[mapped])
 """
-
-
-@pytest.fixture
-def pods_instead_of_cluster(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """The Kubernetes API cannot run here. KubernetesPodOperator.execute is replaced by a stand-in
-    that does what execute does first -- build the pod from the real run context -- and records the
-    manifest instead of sending it to a cluster."""
-    manifests: list[dict] = []
-
-    def build_and_record(self: KubernetesPodOperator, context) -> None:
-        pod = self.build_pod_request_obj(context, dry_run=True)
-        manifest = ApiClient().sanitize_for_serialization(pod)
-        manifest.update(apiVersion="v1", kind="Pod")
-        manifests.append(manifest)
-
-    monkeypatch.setattr(KubernetesPodOperator, "execute", build_and_record)
-    return manifests
 
 
 def test_each_mapped_instance_gets_its_own_valid_pod_and_partition(

@@ -9,7 +9,7 @@ import pytest
 
 from airkube import AirkubePodOperator
 from airkube.pod_defaults import is_label_value
-from pods import render_pod, task_instances
+from pods import SAMPLE_RESULT, render_pod, task_instances
 
 KUBERNETES_VERSION = "1.33"
 
@@ -40,8 +40,9 @@ def test_every_pod_validates_against_kubernetes_strict(dagbag):
         for key, value in manifest["metadata"]["labels"].items():
             assert is_label_value(value), f"{name}: label {key}={value!r} is not a valid label value"
         checked += 1
-    # 201 tasks of high_priorities; sources_fanout: 3 mapped extracts and 5 chained steps.
-    assert checked == 209
+    # 201 tasks of high_priorities; sources_fanout: discover, an extract per sample source (pods.py's
+    # SAMPLE_RESULT, standing in for discover's result) and 5 chained steps.
+    assert checked == 201 + 1 + len(SAMPLE_RESULT) + 5
 
 
 def test_strict_validation_catches_a_field_kubernetes_does_not_know(dagbag):

@@ -31,6 +31,10 @@ DATA_URL = "AIRKUBE_DATA_URL"
 OUTPUT_URL = "AIRKUBE_OUTPUT_URL"
 INPUT_URLS = "AIRKUBE_INPUT_URLS"
 MAP_LENGTH = "AIRKUBE_MAP_LENGTH"
+RESULT_URL = "AIRKUBE_RESULT_URL"
+# A try's own result object: a try never reads one an earlier try (or a zombie of it) left behind.
+RESULT_DIR = "_result"
+RESULT_FILE = "try={{ ti.try_number }}.json"
 
 
 def partition_url(data_url: str, dag_id: str, task_id: str) -> str:
@@ -53,7 +57,15 @@ def contract_env(*, data_url: str, dag_id: str, task_id: str, input_urls: list[s
         DATA_URL: data_url,
         OUTPUT_URL: partition_url(data_url, dag_id, task_id) + MAP_INDEX_SUFFIX,
         INPUT_URLS: "\n".join(input_urls),
+        RESULT_URL: f"{result_dir_url(data_url, dag_id, task_id)}/{RESULT_FILE}",
     }
+
+
+def result_dir_url(data_url: str, dag_id: str, task_id: str) -> str:
+    """The (templated) folder of a task instance's results, one object per try, inside its output
+    partition: a rewrite of the partition keeps it (sub-folders are not the partition's data), and a
+    reader of the partition never sees it (readers read data.jsonl objects only)."""
+    return f"{partition_url(data_url, dag_id, task_id)}{MAP_INDEX_SUFFIX}/{RESULT_DIR}"
 
 
 def map_length(ti: RuntimeTaskInstanceProtocol) -> int | None:

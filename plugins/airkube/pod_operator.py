@@ -16,6 +16,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
 from airflow.providers.cncf.kubernetes.secret import Secret
 from airflow.providers.cncf.kubernetes.utils.pod_manager import OnFinishAction
+from airflow.sdk import Asset, XComArg
 from airflow.sdk.bases.operator import get_merged_defaults
 from airflow.sdk.definitions._internal.contextmanager import DagContext, TaskGroupContext
 from airflow.sdk.definitions._internal.mixins import ResolveMixin
@@ -26,7 +27,7 @@ from airflow.sdk.exceptions import (
     DuplicateTaskIdFound,
 )
 
-from airkube import contract, pod_defaults, validation
+from airkube import contract, intervals, pod_defaults, results, validation
 from airkube.alerts.failure import TaskFailureNotifier
 from airkube.errors import AirkubeDagError
 from airkube.local_runner import LocalProcessRunner, local_environment
@@ -53,6 +54,26 @@ def _task_ref(task_id: str, kwargs: Mapping[str, Any]) -> tuple[str | None, str]
     dag = kwargs.get("dag") or DagContext.get_current()
     group = kwargs.get("task_group") or (TaskGroupContext.get_current(dag) if dag else None)
     return (dag.dag_id if dag else None), (group.child_id(task_id) if group else task_id)
+
+
+def _input_id(item: Any) -> str:
+    """The task id of an input: a task id, a task, or a decorated task's output (an XComArg)."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, XComArg):
+        return item.operator.task_id
+    return item.task_id
+
+
+def output_asset(dag_id: str, task_id: str, *, data_url: str | None = None) -> Asset:
+    """The Asset a task publishes: its output prefix, every data interval's partition below it.
+
+    Asset URIs cannot be templated, so the asset names the prefix; each run's asset event says which
+    partition it wrote (its run's data interval). Another DAG can be scheduled on it
+    (``schedule=[airkube.output_asset(...)]``), and the UI's asset view shows who writes and reads it.
+    """
+    root = platform_settings().data_url if data_url is None else data_url
+    return Asset(uri=f"{root}/{dag_id}/{task_id}", group="airkube")
 
 
 def _default_args(kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,7 +146,13 @@ class AirkubePodOperator(KubernetesPodOperator):
         try:
             spec = _pod_spec(image, command, arguments, size, cpu, memory, secrets, env, retries, settings)
             expected_duration = validation.check_expected_duration(expected_duration, execution_timeout)
-            input_ids = [item if isinstance(item, str) else item.task_id for item in inputs]
+            input_ids = [_input_id(item) for item in inputs]
+            if kwargs.pop("do_xcom_push", False):
+                raise validation.FieldError(
+                    "do_xcom_push",
+                    "airkube tasks return a result by writing it to AIRKUBE_RESULT_URL (no XCom sidecar); "
+                    "drop do_xcom_push",
+                )
         except validation.FieldError as err:
             raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
         except AttributeError as err:
@@ -149,6 +176,13 @@ class AirkubePodOperator(KubernetesPodOperator):
                 schedule_timeout_seconds=SCHEDULE_TIMEOUT_SECONDS,
                 startup_timeout_seconds=STARTUP_TIMEOUT_SECONDS,
                 log_events_on_failure=True,
+                # No XCom sidecar (it execs into the pod): a result comes from AIRKUBE_RESULT_URL, and
+                # execute() turns on the push of its return value only when there is one.
+                do_xcom_push=False,
+                outlets=_merged(
+                    kwargs.pop("outlets", None), _assets(settings.data_url, dag_id, [full_task_id])
+                ),
+                inlets=_merged(kwargs.pop("inlets", None), _assets(settings.data_url, dag_id, input_ids)),
                 schedulername=kwargs.pop("schedulername", None) or pod_defaults.SCHEDULER_NAME,
                 **{
                     **spec,
@@ -184,7 +218,11 @@ class AirkubePodOperator(KubernetesPodOperator):
         self.annotations.update(
             pod_defaults.datadog_annotations(team=self.team, dag_id=self.dag_id, task_id=self.task_id)
         )
-        upstream = [item for item in inputs if not isinstance(item, str)]
+        upstream = [
+            item.operator if isinstance(item, XComArg) else item
+            for item in inputs
+            if not isinstance(item, str)
+        ]
         if upstream:
             self.set_upstream(upstream)
         self._local_runner: LocalProcessRunner | None = None
@@ -192,67 +230,80 @@ class AirkubePodOperator(KubernetesPodOperator):
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
         """Dynamic task mapping: run the same parse-time checks on the values given to partial()."""
-        dag_id, full_task_id = _task_ref(kwargs.get("task_id", "<unnamed>"), kwargs)
-        settings = platform_settings()
-        default_args = _default_args(kwargs)
-        # Always a partial kwarg, so a mapped task exposes it as partial_kwargs["expected_duration"]
-        # (MappedOperator has no attribute for it) even when it comes from default_args or is absent.
-        kwargs.setdefault("expected_duration", default_args.get("expected_duration"))
-        execution_timeout = kwargs.get(
-            "execution_timeout", default_args.get("execution_timeout", DEFAULT_EXECUTION_TIMEOUT)
-        )
-        checks = {
-            "image": lambda v: validation.check_image(
-                v, registry=settings.image_registry, tag=settings.image_tag
-            ),
-            "command": validation.check_command,
-            "arguments": validation.check_arguments,
-            "size": lambda v: validation.check_size(v, kwargs.get("cpu"), kwargs.get("memory")),
-            "retries": validation.check_retries,
-            "team": validation.check_team,
-            "secrets": validation.check_secrets,
-            "env": validation.check_env,
-            "expected_duration": lambda v: validation.check_expected_duration(v, execution_timeout),
-        }
-        try:
-            for field, check in checks.items():
-                if field in kwargs and not _is_mapped_value(kwargs[field]):
-                    check(kwargs[field])
-            sizing = [kwargs.get(field) for field in ("size", "cpu", "memory")]
-            if not any(_is_mapped_value(value) for value in sizing if value is not None):
-                # A mapped task's pool slots are a partial argument: the scheduler reads them from there.
-                chosen, _ = validation.check_size(
-                    kwargs.get("size", "small"), kwargs.get("cpu"), kwargs.get("memory")
-                )
-                kwargs.setdefault("pool_slots", pool_slots(chosen))
-        except validation.FieldError as err:
-            raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
-        if any(not isinstance(item, str) for item in kwargs.get("inputs", ())):
-            raise AirkubeDagError(
-                dag_id,
-                full_task_id,
-                "inputs",
-                "with .partial() give upstream task ids (strings) and set the dependency "
-                "(TaskTemplate.map does both)",
-            )
-        return super().partial(**kwargs)
+        return super().partial(**mapped_task_kwargs(kwargs))
 
     @property
     def output_url(self) -> str:
         """This task's output partition (templated), for documentation and for downstream tasks."""
         return contract.partition_url(self.data_url, self.dag_id, self.task_id)
 
-    def execute(self, context: Context) -> Any:
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Render with the run's data interval, which an asset-triggered run takes from the events
+        that triggered it (airkube.intervals); a run with none fails here, before any template uses it."""
+        if context.get("data_interval_start") is None:
+            interval = intervals.published_interval(context, self.dag_id, self.task_id)
+            if interval is not None:
+                context["data_interval_start"], context["data_interval_end"] = interval
+        self._require_interval(context)
+        super().render_template_fields(context, jinja_env)
+
+    def _require_interval(self, context: Context) -> None:
         if context.get("data_interval_start") is None:
             # Without an interval there is no partition key; writing to ".../None" would lose data.
             raise AirflowFailException(
                 f"DAG '{self.dag_id}', task '{self.task_id}': this run has no data interval; trigger it "
-                "with a logical date so the task knows which partition to write"
+                "with a logical date (or from an airkube task's asset) so the task knows which "
+                "partition to write"
             )
+
+    def execute(self, context: Context) -> Any:
+        self._require_interval(context)
         self._add_map_length(context)
+        results.clear_results(self._env_value(contract.RESULT_URL).rsplit("/", 1)[0])
         if self.runner == "local":
-            return self._execute_locally()
-        return super().execute(context)
+            self._execute_locally()
+        else:
+            super().execute(context)
+        self._describe_asset_event(context)
+        return self._result()
+
+    def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
+        """Deferrable mode: KubernetesPodOperator finishes the pod, then the result is read."""
+        super().trigger_reentry(context, event)
+        self._describe_asset_event(context)
+        return self._result()
+
+    def _describe_asset_event(self, context: Context) -> None:
+        """The output asset's event names the partition this run wrote (an asset URI cannot)."""
+        asset = output_asset(self.dag_id, self.task_id, data_url=self.data_url)
+        if asset in self.outlets:
+            context["outlet_events"][asset].extra = {
+                "partition": self._env_value(contract.OUTPUT_URL),
+                intervals.EXTRA_START: context["data_interval_start"].isoformat(),
+                intervals.EXTRA_END: context["data_interval_end"].isoformat(),
+            }
+
+    def _env_value(self, name: str) -> str:
+        """A platform variable of this try, rendered."""
+        return next(var.value for var in convert_env_vars(self.env_vars) if var.name == name)
+
+    def _result(self) -> Any:
+        """The container's result, pushed as this task's XCom ``return_value``; None when it left none.
+
+        ``do_xcom_push`` is off while KubernetesPodOperator runs (it would add the XCom sidecar) and
+        turned on here only when there is a value for Airflow to push."""
+        value = results.read_result(
+            self._env_value(contract.RESULT_URL), dag_id=self.dag_id, task_id=self.task_id
+        )
+        if value is None and next(self.iter_mapped_dependants(), None) is not None:
+            raise AirkubeDagError(
+                self.dag_id,
+                self.task_id,
+                "result",
+                f"a task maps over this task's result, but its container wrote none to {contract.RESULT_URL}",
+            )
+        self.do_xcom_push = value is not None
+        return value
 
     def _add_map_length(self, context: Context) -> None:
         """A mapped instance's container also learns how many instances its run has
@@ -303,10 +354,77 @@ class AirkubePodOperator(KubernetesPodOperator):
         super().on_kill()
 
 
+def mapped_task_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The partial arguments of a mapped task, with the parse-time checks of every literal value run
+    (a value from an upstream task's result is checked when the instance starts), and what a mapped
+    task must carry in its partial arguments because the scheduler and the UI read it there: pool
+    slots, the expected duration, and its assets."""
+    dag_id, full_task_id = _task_ref(kwargs.get("task_id", "<unnamed>"), kwargs)
+    settings = platform_settings()
+    default_args = _default_args(kwargs)
+    # Always a partial kwarg, so a mapped task exposes it as partial_kwargs["expected_duration"]
+    # (MappedOperator has no attribute for it) even when it comes from default_args or is absent.
+    kwargs.setdefault("expected_duration", default_args.get("expected_duration"))
+    execution_timeout = kwargs.get(
+        "execution_timeout", default_args.get("execution_timeout", DEFAULT_EXECUTION_TIMEOUT)
+    )
+    checks = {
+        "image": lambda v: validation.check_image(
+            v, registry=settings.image_registry, tag=settings.image_tag
+        ),
+        "command": validation.check_command,
+        "arguments": validation.check_arguments,
+        "size": lambda v: validation.check_size(v, kwargs.get("cpu"), kwargs.get("memory")),
+        "retries": validation.check_retries,
+        "team": validation.check_team,
+        "secrets": validation.check_secrets,
+        "env": validation.check_env,
+        "expected_duration": lambda v: validation.check_expected_duration(v, execution_timeout),
+    }
+    try:
+        for field, check in checks.items():
+            if field in kwargs and not _is_mapped_value(kwargs[field]):
+                check(kwargs[field])
+        sizing = [kwargs.get(field) for field in ("size", "cpu", "memory")]
+        if not any(_is_mapped_value(value) for value in sizing if value is not None):
+            # A mapped task's pool slots are a partial argument: the scheduler reads them from there.
+            chosen, _ = validation.check_size(
+                kwargs.get("size", "small"), kwargs.get("cpu"), kwargs.get("memory")
+            )
+            kwargs.setdefault("pool_slots", pool_slots(chosen))
+    except validation.FieldError as err:
+        raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
+    if any(not isinstance(item, str) for item in kwargs.get("inputs", ())):
+        raise AirkubeDagError(
+            dag_id,
+            full_task_id,
+            "inputs",
+            "with .partial() give upstream task ids (strings) and set the dependency "
+            "(TaskTemplate.map does both)",
+        )
+    kwargs["outlets"] = _merged(kwargs.get("outlets"), _assets(settings.data_url, dag_id, [full_task_id]))
+    kwargs["inlets"] = _merged(
+        kwargs.get("inlets"), _assets(settings.data_url, dag_id, kwargs.get("inputs", ()))
+    )
+    return kwargs
+
+
+def _merged(declared: Any, assets: list[Asset]) -> list[Any]:
+    """The author's inlets or outlets, then airkube's assets not already among them (an unmapped
+    instance receives its mapped task's, which already hold them)."""
+    merged = _as_list(declared)
+    return merged + [asset for asset in assets if asset not in merged]
+
+
 def _as_list(callbacks: Any) -> list:
     if callbacks is None:
         return []
     return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
+
+
+def _assets(data_url: str, dag_id: str | None, task_ids: Sequence[str]) -> list[Asset]:
+    """The output assets of `task_ids` (none for a task built outside a DAG, which publishes nothing)."""
+    return [output_asset(dag_id, task_id, data_url=data_url) for task_id in task_ids] if dag_id else []
 
 
 def _is_mapped_value(value: Any) -> bool:

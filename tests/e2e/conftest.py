@@ -3,21 +3,16 @@ components on free ports, started once for the module that asks for it and stopp
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from airkube_dev.api import AirflowApi
-from airkube_dev.layout import Layout, Ports
-from airkube_dev.platform import Platform
-from airkube_dev.processes import free_port
+from airkube_dev.sample_data import seed_source_registry
 from e2e_support import RunningPlatform
+from local_platforms import started_platform
 from paths import REPO
-from receivers import HttpReceiver, StatsdReceiver, alert_env, alert_receivers, slack_connection
+from receivers import HttpReceiver, StatsdReceiver, alert_env, slack_connection
 
 FAILING_DAG = """
     from datetime import timedelta
@@ -100,29 +95,24 @@ ALERT_DAGS = {
 
 
 @pytest.fixture(scope="module")
-def running_platform() -> Iterator[RunningPlatform]:
-    root = Path(tempfile.mkdtemp(prefix="airkube-e2e-"))
-    root.chmod(0o755)  # PostgreSQL runs as an unprivileged user when the tests run as root
-    dags = root / "dags"
-    dags.mkdir()
-    for dag_file in (REPO / "dags").glob("*.py"):
-        shutil.copy(dag_file, dags / dag_file.name)
-    (dags / "e2e_failing.py").write_text(textwrap.dedent(FAILING_DAG))
-    flag = root / "exit_code"
+def running_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    flag = tmp_path_factory.mktemp("e2e-flag") / "exit_code"
     flag.write_text("0")
+    flag.parent.chmod(0o755)
+    dag_files = {path.name: path.read_text() for path in (REPO / "dags").glob("*.py")}
+    dag_files["e2e_failing.py"] = textwrap.dedent(FAILING_DAG)
     for name, source in ALERT_DAGS.items():
-        (dags / name).write_text(textwrap.dedent(source).replace("FLAG_FILE", str(flag)))
-    with alert_receivers() as (slack, datadog, statsd):
-        platform = Platform(
-            Layout(root / "state"), dags_folder=dags, extra_env=platform_alert_env(slack, datadog, statsd)
+        dag_files[name] = textwrap.dedent(source).replace("FLAG_FILE", str(flag))
+    with started_platform("airkube-e2e-", dag_files, env=platform_alert_env) as started:
+        seed_source_registry(started.platform.layout.data_dir)  # what `make dev` registers
+        yield RunningPlatform(
+            started.platform,
+            started.api,
+            slack=started.slack,
+            datadog=started.datadog,
+            statsd=started.statsd,
+            flag=flag,
         )
-        try:
-            platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))
-            api = AirflowApi(platform.api_url(), *platform.login())
-            yield RunningPlatform(platform, api, slack=slack, datadog=datadog, statsd=statsd, flag=flag)
-        finally:
-            platform.down()
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def platform_alert_env(slack: HttpReceiver, datadog: HttpReceiver, statsd: StatsdReceiver) -> dict[str, str]:

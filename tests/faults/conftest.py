@@ -4,21 +4,14 @@ alert receivers, a slice of the nightly DAG and the small DAGs some faults need.
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import tempfile
 import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from airkube_dev.api import AirflowApi
-from airkube_dev.layout import Layout, Ports
-from airkube_dev.platform import Platform
-from airkube_dev.processes import free_port
 from fault_support import NIGHT, SLICE_DAG, FaultPlatform
+from local_platforms import started_platform
 from paths import REPO
-from receivers import alert_env, alert_receivers
 from snapshots import snapshot
 
 SLICE_SOURCES = 6  # 6 x 5 steps + the summary: 31 tasks, about 20 s a run
@@ -100,27 +93,20 @@ def dag_sources() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def fault_platform() -> Iterator[FaultPlatform]:
-    root = Path(tempfile.mkdtemp(prefix="airkube-faults-"))
-    root.chmod(0o755)  # PostgreSQL runs as an unprivileged user when the tests run as root
-    dags = root / "dags"
-    dags.mkdir()
-    for name, source in dag_sources().items():
-        (dags / name).write_text(source)
-    with alert_receivers() as (slack, datadog, statsd):
-        platform = Platform(
-            Layout(root / "state"), dags_folder=dags, extra_env=alert_env(slack, datadog, statsd)
+    with started_platform("airkube-faults-", dag_sources()) as started:
+        api = started.api
+        for dag_id in (SLICE_DAG, "faults_noisy", "faults_disk", "faults_sleeper", "faults_failing"):
+            api.wait_for_dag(dag_id)
+        run_id = api.trigger(SLICE_DAG, NIGHT, NIGHT.add(days=1))
+        progress = api.wait_for_run(SLICE_DAG, run_id, 600)
+        assert progress.state == "success", progress
+        platform = started.platform
+        yield FaultPlatform(
+            platform,
+            api,
+            started.slack,
+            started.datadog,
+            started.statsd,
+            run_id,
+            snapshot(platform.layout.data_dir / SLICE_DAG),
         )
-        try:
-            platform.up(Ports(postgres=free_port(), pgbouncer=free_port(), api=free_port()))
-            api = AirflowApi(platform.api_url(), *platform.login())
-            for dag_id in (SLICE_DAG, "faults_noisy", "faults_disk", "faults_sleeper", "faults_failing"):
-                api.wait_for_dag(dag_id)
-            run_id = api.trigger(SLICE_DAG, NIGHT, NIGHT.add(days=1))
-            progress = api.wait_for_run(SLICE_DAG, run_id, 600)
-            assert progress.state == "success", progress
-            yield FaultPlatform(
-                platform, api, slack, datadog, statsd, run_id, snapshot(platform.layout.data_dir / SLICE_DAG)
-            )
-        finally:
-            platform.down()
-            shutil.rmtree(root, ignore_errors=True)

@@ -40,6 +40,7 @@ def test_flags_override_environment() -> None:
         ("require_output", "AIRKUBE_OUTPUT_URL"),
         ("require_inputs", "AIRKUBE_INPUT_URLS"),
         ("require_interval_start", "AIRKUBE_DATA_INTERVAL_START"),
+        ("require_data_url", "AIRKUBE_DATA_URL"),
     ],
 )
 def test_missing_values_name_the_variable(method: str, name: str) -> None:
@@ -71,3 +72,20 @@ def test_map_length_is_a_positive_integer_checked_with_the_output() -> None:
     for bad in ("0", "-1", "two", "1.5"):
         with pytest.raises(UsageError, match="AIRKUBE_MAP_LENGTH is not a positive integer"):
             Contract.resolve({**ENV, "AIRKUBE_MAP_LENGTH": bad}).require_output()
+
+
+def test_result_and_data_urls_are_optional_and_flags_win() -> None:
+    """Only steps with a result write one, so an unset AIRKUBE_RESULT_URL is None, not an error."""
+    unset = Contract.resolve(ENV)
+    assert unset.result_url is None and unset.data_url is None
+    env = {
+        **ENV,
+        "AIRKUBE_RESULT_URL": " file:///data/out/_result/try=1.json ",
+        "AIRKUBE_DATA_URL": "file:///d",
+    }
+    contract = Contract.resolve(env)
+    assert contract.result_url == "file:///data/out/_result/try=1.json"
+    assert contract.require_data_url() == "file:///d"
+    assert "data_url=file:///d" in contract.describe()
+    flags = Contract.resolve(env, result="s3://b/r.json", data_url="s3://b/data")
+    assert (flags.result_url, flags.require_data_url()) == ("s3://b/r.json", "s3://b/data")

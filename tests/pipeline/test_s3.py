@@ -115,3 +115,41 @@ def test_mapped_rerun_with_fewer_instances_on_s3_replaces_the_partition(
     )
     assert result.returncode == 0, pipeline.describe(result)
     assert f"from 2 object(s) under {parent}" in result.stdout
+
+
+def test_registry_discover_and_result_on_s3(pipeline: Pipeline, s3: Any, snap: Snapshot) -> None:
+    """The registry is listed, and results are written, through s3fs as in production."""
+    fs, root, env = s3
+    pipeline.base_env.update(env)
+    out = f"{root}/high_priorities/sources.discover/20261122T000000"
+    discover = {
+        "AIRKUBE_OUTPUT_URL": out,
+        "AIRKUBE_DATA_INTERVAL_START": "2026-11-22T00:00:00+00:00",
+        "AIRKUBE_DATA_URL": root,
+        "AIRKUBE_RESULT_URL": f"{out}/_result/try=1.json",
+    }
+    empty = pipeline.run("discover", env=discover)
+    assert empty.returncode == 0, pipeline.describe(empty)
+    assert snap(out, fs)["_result/try=1.json"] == b"[]\n"
+
+    for source, first in (("payments", "2026-11-22"), ("orders", "2026-11-01"), ("refunds", "2026-11-23")):
+        result = pipeline.run(
+            "register", "--source", source, "--first-date", first, env={"AIRKUBE_DATA_URL": root}
+        )
+        assert result.returncode == 0, pipeline.describe(result)
+    found = pipeline.run("discover", env=discover)
+    assert found.returncode == 0, pipeline.describe(found)
+    objects = snap(out, fs)
+    assert sorted(objects) == ["_result/try=1.json", "data.jsonl"]
+    assert objects["_result/try=1.json"] == b'["orders","payments"]\n'
+    assert sorted(snap(f"{root}/_registry", fs)) == [
+        "sources/orders.json",
+        "sources/payments.json",
+        "sources/refunds.json",
+    ]
+
+    removed = pipeline.run("register", "--source", "payments", "--remove", env={"AIRKUBE_DATA_URL": root})
+    assert removed.returncode == 0 and "removed source payments" in removed.stdout, pipeline.describe(removed)
+    again = pipeline.run("discover", env=discover)
+    assert again.returncode == 0, pipeline.describe(again)
+    assert snap(out, fs)["_result/try=1.json"] == b'["orders"]\n'

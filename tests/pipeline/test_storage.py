@@ -219,3 +219,96 @@ def test_a_mapped_write_checks_its_map_index_before_writing(
     with pytest.raises(UsageError, match=problem):
         storage.write_partition(f"{partition}{leaf}", RECORDS, map_length=map_length)
     assert snap(partition) == {}
+
+
+# --- task results -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def result_url(partition: str) -> str:
+    """Where the platform puts a try's result: inside the output partition, in its own folder."""
+    return f"{partition}/_result/try=1.json"
+
+
+def test_write_result_is_canonical_json_and_makes_its_folder(
+    partition: str, result_url: str, snap: Snapshot
+) -> None:
+    value = {"sources": ["orders", "payments"], "note": "é", "count": 2}
+    size = storage.write_result(result_url, value)
+    data = '{"count":2,"note":"é","sources":["orders","payments"]}\n'.encode()
+    assert size == len(data)
+    assert snap(partition) == {"_result/try=1.json": data}
+    storage.write_result(result_url, [])
+    assert snap(partition) == {"_result/try=1.json": b"[]\n"}
+
+
+def test_a_partition_write_keeps_the_result_and_a_reader_skips_it(
+    partition: str, result_url: str, snap: Snapshot
+) -> None:
+    storage.write_result(result_url, ["orders"])
+    storage.write_partition(partition, RECORDS)
+    assert sorted(snap(partition)) == ["_result/try=1.json", "data.jsonl"]
+    assert storage.read_partition(partition).records == RECORDS
+
+
+def test_a_failed_result_write_leaves_the_previous_result_and_no_temp_object(
+    partition: str, result_url: str, snap: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crash comes after the new bytes are fully in the temp object, just before the move."""
+    storage.write_result(result_url, ["orders"])
+    before = snap(partition)
+    written: list[bytes] = []
+    fs = storage.url_to_fs(partition)[0]
+
+    def crash_after(tmp: str) -> None:
+        written.append(fs.cat_file(tmp))
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(storage.os, "replace", lambda tmp, final: crash_after(tmp))
+    monkeypatch.setattr(MemoryFileSystem, "mv", lambda self, tmp, final, **kwargs: crash_after(tmp))
+    with pytest.raises(StorageError, match=r"cannot write the result .*/_result/try=1.json: disk on fire"):
+        storage.write_result(result_url, ["orders", "payments"])
+    assert written == [b'["orders","payments"]\n'], "the crash must come after the temp object was written"
+    assert snap(partition) == before
+
+
+def test_a_result_goes_through_a_temp_object_in_its_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, str]] = []
+    real_replace = storage.os.replace
+
+    def spy(src: str, dst: str) -> None:
+        calls.append((src, dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(storage.os, "replace", spy)
+    result = tmp_path / "p" / "_result" / "try=1.json"
+    storage.write_result(f"file://{result}", {"a": 1})  # as_uri() would escape the "="
+    [(src, dst)] = calls
+    assert Path(src).parent == result.parent and Path(src).name.startswith(storage.TMP_PREFIX)
+    assert dst == str(result)
+
+
+def test_an_unwritable_result_folder_is_a_storage_error() -> None:
+    """A folder under /proc cannot be made, even by root (who ignores file modes)."""
+    with pytest.raises(
+        StorageError, match=r"cannot write the result file:///proc/airkube/_result/try=1.json: .*kept"
+    ) as excinfo:
+        storage.write_result("file:///proc/airkube/_result/try=1.json", ["orders"])
+    assert excinfo.value.exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"orders"}, "is not JSON"),
+        (float("nan"), "is not JSON"),
+    ],
+)
+def test_a_result_that_is_not_json_fails_before_writing(
+    partition: str, result_url: str, snap: Snapshot, value: object, problem: str
+) -> None:
+    with pytest.raises(DataQualityError, match=problem):
+        storage.write_result(result_url, value)
+    assert snap(partition) == {}

@@ -13,6 +13,7 @@ from airkube_dev.errors import PlatformError
 from airkube_dev.k8s_platform import DEFAULT_K8S_PORTS, KubernetesPlatform
 from airkube_dev.layout import Layout
 from airkube_dev.platform import DEFAULT_PORTS, REPO, Platform, ports_from_environment
+from airkube_dev.sample_data import seed_source_registry
 
 
 def _platform(kubernetes: bool = False) -> Platform:
@@ -33,6 +34,7 @@ def cmd_up(args: argparse.Namespace) -> None:
     print(f"starting the local airkube platform in {platform.layout.root} ...", flush=True)
     defaults = DEFAULT_K8S_PORTS if args.kubernetes else DEFAULT_PORTS
     state = platform.up(ports_from_environment(defaults))
+    seeded = seed_source_registry(platform.layout.data_dir)
     user, password = platform.login()
     executor = "KubernetesExecutor on the Kubernetes stand-in" if args.kubernetes else "LocalExecutor"
     lines = [
@@ -43,6 +45,8 @@ def cmd_up(args: argparse.Namespace) -> None:
         f"  logs:   {platform.layout.logs}",
         f"  data:   {platform.layout.data_dir}",
     ]
+    if seeded:
+        lines.append(f"  sources:  {', '.join(seeded)} registered for sources_fanout (see images/pipeline)")
     if isinstance(platform, KubernetesPlatform):
         lines += [
             f"kubeconfig: {platform.kubeconfig}",

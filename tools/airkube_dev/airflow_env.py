@@ -28,6 +28,7 @@ def airflow_env(
     dags_folder: Path,
     plugins_folder: Path,
     parallelism: int = DEFAULT_PARALLELISM,
+    schedules: bool = True,
 ) -> dict[str, str]:
     """Variables for `airflow api-server|scheduler|dag-processor|triggerer|db ...`."""
     api = f"http://127.0.0.1:{state.ports.api}"
@@ -45,10 +46,11 @@ def airflow_env(
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         # The auth manager production runs (the chart's default): users and roles in the metadata DB.
         "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
-        # Nothing runs by its timetable on a laptop: runs start from the UI, `make demo`, the REST API
-        # or a backfill, all through the real scheduler. DAGs arrive unpaused so those runs start.
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # As in production (the chart's defaults): DAGs arrive paused, and an unpaused one runs by its
+        # timetable and by the assets it is scheduled on (use_job_schedule covers both). Without
+        # `schedules`, nothing runs by itself: DAGs arrive unpaused and runs start only when triggered.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(schedules),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(schedules),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
         # Load plugins (airkube's, plugins/airkube/plugin.py, imports KubernetesPodOperator) when each
         # component starts: task processes, forked from the scheduler's workers, then inherit them

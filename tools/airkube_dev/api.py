@@ -135,3 +135,21 @@ class AirflowApi:
 
     def runs(self, dag_id: str) -> list[dict]:
         return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
+
+    def result(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
+        """A task instance's result: its XCom return_value, as the UI's XCom tab shows it."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+        return self._call("GET", path, params={"map_index": map_index, "deserialize": True})["value"]
+
+    def assets(self, uri_pattern: str) -> list[dict]:
+        """The assets whose URI contains `uri_pattern`, with their producing and consuming tasks."""
+        return self._call("GET", "/assets", params={"uri_pattern": uri_pattern, "limit": PAGE})["assets"]
+
+    def asset_events(self, **filters: str) -> list[dict]:
+        """Asset events, e.g. of one run: asset_events(source_dag_id=..., source_run_id=...)."""
+        return self._call("GET", "/assets/events", params={**filters, "limit": PAGE})["asset_events"]
+
+    def upstream_asset_events(self, dag_id: str, run_id: str) -> list[dict]:
+        """The asset events that triggered a run (an asset-scheduled DAG's)."""
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/upstreamAssetEvents")["asset_events"]
+

@@ -20,6 +20,9 @@ def run_demo(platform: Platform, *, dag_id: str, date: str | None) -> int:
     api = AirflowApi(platform.api_url(), *platform.login())
     api.wait_for_dag(dag_id)
     run_id = api.trigger(dag_id, start, start.add(days=1))
+    # After the trigger: a DAG unpaused runs by its schedule too, and the scheduler creates no run
+    # for an interval that already has one (by default the demo's day is the latest nightly interval).
+    api.unpause(dag_id)
     print(f"triggered {dag_id} run {run_id} for {start.to_date_string()}; following it:", flush=True)
     started = time.monotonic()
 

@@ -36,6 +36,10 @@ class Platform:
     """Task slots of the whole platform, shared out between the schedulers' LocalExecutors."""
     schedulers: int = 2
     """Airflow's active-active schedulers, as production runs them (the chart's scheduler replicas)."""
+    schedules: bool = True
+    """Production's scheduling: DAGs arrive paused; an unpaused DAG runs by its timetable, and a DAG
+    scheduled on an asset runs when the asset is published. False: nothing runs by itself (DAGs arrive
+    unpaused, runs start only from a trigger or a backfill): for tests and benchmarks that count runs."""
     via_pgbouncer: bool = True
     """False connects Airflow straight to PostgreSQL: only for the connection benchmark."""
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -62,6 +66,7 @@ class Platform:
             dags_folder=self.dags_folder,
             plugins_folder=self.plugins_folder,
             parallelism=max(1, self.parallelism // self.schedulers),
+            schedules=self.schedules,
         )
         return {**env, **self.extra_env}
 

@@ -22,6 +22,7 @@ ENV_TASK_ID = "AIRKUBE_TASK_ID"
 ENV_RUN_ID = "AIRKUBE_RUN_ID"
 ENV_DATA_URL = "AIRKUBE_DATA_URL"
 ENV_MAP_LENGTH = "AIRKUBE_MAP_LENGTH"
+ENV_RESULT_URL = "AIRKUBE_RESULT_URL"
 
 
 def parse_timestamp(value: str, name: str) -> datetime:
@@ -52,6 +53,10 @@ class Contract:
     interval_end: str | None = None
     map_length_value: str | None = None
     """How many instances the mapped task has in this run; unset for a task that is not mapped."""
+    result_url: str | None = None
+    """Where a step that has a result writes it (small JSON the operator turns into XCom); optional."""
+    data_url: str | None = None
+    """The data root; steps that read shared state under it (the source registry) need it."""
     info: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -63,6 +68,8 @@ class Contract:
         inputs: Sequence[str] | None = None,
         interval_start: str | None = None,
         map_length: str | None = None,
+        result: str | None = None,
+        data_url: str | None = None,
     ) -> Contract:
         """Merge flags over the environment (``os.environ`` unless one is given)."""
         env = os.environ if environ is None else environ
@@ -75,6 +82,8 @@ class Contract:
             interval_start=(interval_start or env.get(ENV_INTERVAL_START) or "").strip() or None,
             interval_end=(env.get(ENV_INTERVAL_END) or "").strip() or None,
             map_length_value=(map_length or env.get(ENV_MAP_LENGTH) or "").strip() or None,
+            result_url=(result or env.get(ENV_RESULT_URL) or "").strip() or None,
+            data_url=(data_url or env.get(ENV_DATA_URL) or "").strip() or None,
             info={name: env[name] for name in informational if env.get(name)},
         )
 
@@ -97,6 +106,12 @@ class Contract:
         if not self.interval_start:
             raise UsageError(f"{ENV_INTERVAL_START} is not set (or pass --interval-start ISO)")
         return parse_timestamp(self.interval_start, ENV_INTERVAL_START)
+
+    def require_data_url(self) -> str:
+        """The data root (e.g. ``s3://bucket/data``), for steps that read the source registry."""
+        if not self.data_url:
+            raise UsageError(f"{ENV_DATA_URL} is not set (or pass --data-url URL)")
+        return self.data_url
 
     def map_length(self) -> int | None:
         """The number of instances of this run of a mapped task (the output is one of them, and the

@@ -1,4 +1,5 @@
-"""The steps: each reads its inputs, transforms them with ``records``, writes one ``data.jsonl``.
+"""The steps: each reads its inputs (or the source registry), transforms them with ``records``,
+writes one ``data.jsonl``, and, if it has one, a result. Plus ``register``, the registry's admin command.
 
 Every step logs plain lines to stdout (what it read, how many records, where it wrote) because
 those lines are what an operator sees in the Airflow task log. Contract values are checked
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from airkube_pipeline import records as rec
-from airkube_pipeline.contract import Contract
-from airkube_pipeline.errors import DataQualityError
+from airkube_pipeline import sources as registry
+from airkube_pipeline.contract import ENV_RESULT_URL, Contract
+from airkube_pipeline.errors import DataQualityError, UsageError
 from airkube_pipeline.records import Record
-from airkube_pipeline.storage import read_partition, write_partition
+from airkube_pipeline.storage import read_partition, write_partition, write_result
 
 MAX_REASONS_LOGGED = 10
 
@@ -30,6 +34,9 @@ class Options:
 
     source: str | None = None
     max_invalid_ratio: float = 0.5
+    first_date: date | None = None
+    last_date: date | None = None
+    remove: bool = False
 
 
 def _read_all(step: str, urls: list[str]) -> list[Record]:
@@ -49,6 +56,16 @@ def _write(step: str, contract: Contract, records: list[Record]) -> None:
     for stale in result.removed:
         log(step, f"removed stale object {stale}")
     log(step, f"wrote {len(records)} records ({result.size} bytes) to {result.url}")
+
+
+def _result(step: str, contract: Contract, value: Any) -> None:
+    """Write the step's result when the platform asked for one; a hand run without
+    AIRKUBE_RESULT_URL just has no result."""
+    if contract.result_url is None:
+        log(step, f"{ENV_RESULT_URL} not set: no result written")
+        return
+    size = write_result(contract.result_url, value)
+    log(step, f"wrote the result ({size} bytes) to {contract.result_url}")
 
 
 def _map_step(step: str, contract: Contract, transform: Callable[[Record], Record]) -> None:
@@ -136,7 +153,56 @@ def summarize(contract: Contract, options: Options) -> None:
     _write("summarize", contract, rows)
 
 
+def discover(contract: Contract, options: Options) -> None:
+    """The sources registered for the interval start's date: one record per source in the output
+    partition, and their names as the result (what a DAG maps its per-source tasks over).
+
+    Derived from the registry alone, so a rerun of an interval writes the same bytes until the
+    registry changes, and then replaces the partition with the sources registered now.
+    """
+    contract.require_output()  # fails fast, before the registry is read
+    day = contract.require_interval_start().date()
+    data_url = contract.require_data_url()
+    log("discover", contract.describe())
+    entries = registry.sources_for(data_url, day)
+    for entry in entries:
+        last = entry["last_date"] or "open-ended"
+        log("discover", f"source {entry['name']}: registered {entry['first_date']} to {last}")
+    if not entries:
+        log("discover", f"no sources registered for {day.isoformat()} in {registry.registry_url(data_url)}")
+    log("discover", f"found {len(entries)} source(s) for {day.isoformat()}")
+    records = [
+        {"source": entry["name"], "first_date": entry["first_date"], "last_date": entry["last_date"]}
+        for entry in entries
+    ]
+    _write("discover", contract, records)
+    _result("discover", contract, [entry["name"] for entry in entries])
+
+
+def register(contract: Contract, options: Options) -> None:
+    """Admin command, not a DAG step: add, change (e.g. retire with a last date) or remove a source's
+    registry entry, which decides what ``discover`` finds from then on."""
+    data_url = contract.require_data_url()
+    name = options.source or ""
+    if options.remove:
+        if options.first_date is not None or options.last_date is not None:
+            raise UsageError("--remove takes no --first-date or --last-date")
+        removed = registry.remove_source(data_url, name)
+        where = registry.registry_url(data_url)
+        log(
+            "register",
+            f"removed source {name} from {where}" if removed else f"source {name} was not in {where}",
+        )
+        return
+    if options.first_date is None:
+        raise UsageError("--first-date YYYY-MM-DD is required (or --remove)")
+    url = registry.register_source(data_url, name, options.first_date, options.last_date)
+    last = options.last_date.isoformat() if options.last_date else "open-ended"
+    log("register", f"registered source {name}: {options.first_date.isoformat()} to {last} ({url})")
+
+
 STEPS: dict[str, Callable[[Contract, Options], None]] = {
+    "discover": discover,
     "extract": extract,
     "validate": validate,
     "clean": clean,
@@ -144,3 +210,6 @@ STEPS: dict[str, Callable[[Contract, Options], None]] = {
     "publish": publish,
     "summarize": summarize,
 }
+
+ADMIN_COMMANDS: dict[str, Callable[[Contract, Options], None]] = {"register": register}
+"""Commands an operator runs by hand; no DAG task runs them (they take no output partition)."""

@@ -18,6 +18,10 @@ one run only ever delete what none of them writes, so they may run concurrently.
 
 A reader honours ``_map.json``: it reads exactly ``map_index=0`` to ``map_index=N-1`` and fails
 when one is missing, whatever else is there.
+
+A step's result (``write_result``) is one small JSON object written the same atomic way; the
+platform puts it in a ``_result/`` folder inside the output partition, which partition writes keep
+and partition readers skip (they read ``data.jsonl`` objects only).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import uuid
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
@@ -189,6 +194,11 @@ def _put(fs: AbstractFileSystem, final: str, data: bytes, tmp_dir: str) -> None:
         raise
 
 
+def _reason(exc: OSError) -> str:
+    """What went wrong, and where, in one phrase (an object store's errors have no strerror)."""
+    return f"{exc.strerror} ({exc.filename})" if exc.strerror else str(exc)
+
+
 def _split_mapped(url: str, root: str, map_length: int) -> str:
     """The mapped partition holding the instance sub-partition ``root``; checks its map index."""
     if map_length < 1:
@@ -216,9 +226,8 @@ def write_partition(url: str, records: Iterable[Record], *, map_length: int | No
     try:
         _put(fs, final, data, tmp_dir=root)
     except OSError as exc:  # ENOSPC, EROFS, EACCES, an object store's refusal
-        reason = f"{exc.strerror} ({exc.filename})" if exc.strerror else str(exc)
         raise StorageError(
-            f"cannot write the output {fs.unstrip_protocol(final)}: {reason}; nothing was replaced, "
+            f"cannot write the output {fs.unstrip_protocol(final)}: {_reason(exc)}; nothing was replaced, "
             "the partition keeps its previous content"
         ) from None
     removed = remove_strays(fs, root, keep=final)
@@ -230,6 +239,40 @@ def write_partition(url: str, records: Iterable[Record], *, map_length: int | No
     else:
         removed += remove_subpartitions(fs, root, keep=0)
     return WriteResult(url=fs.unstrip_protocol(final), size=len(data), removed=sorted(removed))
+
+
+def serialize_value(value: Any) -> bytes:
+    """One JSON document with sorted keys and compact separators, newline-terminated: equal values
+    give equal bytes. NaN and infinities are refused: the reader parses strict JSON."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return f"{text}\n".encode()
+
+
+def write_result(url: str, value: Any) -> int:
+    """Write a step's result (the value the operator turns into the task's XCom) atomically to
+    ``url``; returns its size in bytes.
+
+    The temp object goes in the result's own folder, never the output partition's, so the partition
+    cleanup of a concurrent mapped instance cannot remove it mid-write. A value that is not JSON fails
+    here, naming it, before anything is written. The size limit is the operator's alone
+    (plugins/airkube/results.py), one number in one place: an oversized result fails the task there.
+    """
+    fs, final = url_to_fs(url)
+    folder, _, name = final.rpartition("/")
+    if not folder or not name:
+        raise UsageError(f"result URL {url} must name an object inside a folder, e.g. .../_result/try=1.json")
+    try:
+        data = serialize_value(value)
+    except (TypeError, ValueError) as exc:
+        raise DataQualityError(f"the result for {fs.unstrip_protocol(final)} is not JSON: {exc}") from None
+    try:
+        _put(fs, final, data, tmp_dir=folder)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the result {fs.unstrip_protocol(final)}: {_reason(exc)}; nothing was replaced, "
+            "the previous result (if any) is kept"
+        ) from None
+    return len(data)
 
 
 def _rm_file(fs: AbstractFileSystem, path: str) -> bool:
