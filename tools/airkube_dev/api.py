@@ -152,4 +152,3 @@ class AirflowApi:
     def upstream_asset_events(self, dag_id: str, run_id: str) -> list[dict]:
         """The asset events that triggered a run (an asset-scheduled DAG's)."""
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/upstreamAssetEvents")["asset_events"]
-
