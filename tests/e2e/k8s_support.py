@@ -78,22 +78,6 @@ with dag("k8s_failing"):
 with dag("k8s_reattach"):
     shell.task("long", arguments=["sleep 25; echo finished-after-reattach"], retries=2)
 """,
-    "k8s_mapping": """
-import airkube
-
-with dag("k8s_mapping"):
-    discover = pipeline.task("discover", arguments=["discover"])
-    extracted = pipeline.map("extract", expand_from=discover, arguments=lambda s: ["extract", "--source", s])
-    pipeline.task("summarize", arguments=["summarize"], inputs=[extracted])
-    # The deferrable path reads its result after the trigger fired, in a second worker pod.
-    pipeline.task("discover_deferred", arguments=["discover"], deferrable=True, poll_interval=1)
-
-    @airkube.task(template=shell)
-    def count(found: list[str]) -> list[str]:
-        return [f"echo found-{len(found)}-sources"]
-
-    count(discover.output)
-""",
     "k8s_chain": """
 with dag("k8s_chain"):
     shell.chain([(f"step_{n}", [f"sleep 4; echo step-{n}"]) for n in range(1, 5)])
