@@ -22,7 +22,7 @@ from airflow.sdk.definitions.context import context_merge
 
 from airkube import validation
 from airkube.errors import AirkubeDagError
-from airkube.pod_operator import AirkubePodOperator, _input_id, mapped_task_kwargs
+from airkube.pod_operator import AirkubePodOperator, _input_id, _task_ref, mapped_task_kwargs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -41,10 +41,8 @@ class AirkubeDecoratedOperator(DecoratedOperator, AirkubePodOperator):
 
     def __init__(self, *, python_callable: Callable[..., Sequence[str]], **kwargs: Any) -> None:
         if kwargs.get("arguments") is not None:
-            dag = kwargs.get("dag")
             raise AirkubeDagError(
-                dag.dag_id if dag else None,
-                kwargs.get("task_id", python_callable.__name__),
+                *_task_ref(kwargs.get("task_id", python_callable.__name__), kwargs),
                 "arguments",
                 "the decorated function returns the arguments; do not pass them",
             )
@@ -88,10 +86,12 @@ class AirkubeTaskDecorator:
         return self._inner(*args, **kwargs)
 
     def expand(self, **mapped: Any) -> XComArg:
-        return self._mapped().expand(**mapped)
+        inner, upstream = self._checked()
+        return _after(upstream, inner.expand(**mapped))
 
     def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
-        return self._mapped().expand_kwargs(kwargs, strict=strict)
+        inner, upstream = self._checked()
+        return _after(upstream, inner.expand_kwargs(kwargs, strict=strict))
 
     def partial(self, **kwargs: Any) -> AirkubeTaskDecorator:
         return AirkubeTaskDecorator(self._inner.partial(**kwargs))
@@ -102,9 +102,9 @@ class AirkubeTaskDecorator:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _mapped(self) -> Any:
-        """The inner decorator with the mapped task's checked partial arguments; inputs become task ids
-        and upstream dependencies, as TaskTemplate.map makes them."""
+    def _checked(self) -> tuple[Any, list[Any]]:
+        """The inner decorator with the mapped task's checked partial arguments, and its upstream tasks:
+        inputs become task ids and upstream dependencies, as TaskTemplate.map makes them."""
         kwargs = dict(self._inner.kwargs)
         kwargs.setdefault("task_id", self._inner.function.__name__)
         inputs = list(kwargs.get("inputs", ()))
@@ -112,25 +112,14 @@ class AirkubeTaskDecorator:
         checked = mapped_task_kwargs(kwargs)
         checked.pop("task_id")
         upstream = [item.operator if isinstance(item, XComArg) else item for item in inputs]
-        return _WithUpstream(self._inner.override(**checked), [u for u in upstream if not isinstance(u, str)])
+        return self._inner.override(**checked), [task for task in upstream if not isinstance(task, str)]
 
 
-class _WithUpstream:
-    """Sets the mapped task's upstream inputs once Airflow has built it."""
-
-    def __init__(self, inner: Any, upstream: list[Any]) -> None:
-        self._inner, self._upstream = inner, upstream
-
-    def expand(self, **mapped: Any) -> XComArg:
-        return self._linked(self._inner.expand(**mapped))
-
-    def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
-        return self._linked(self._inner.expand_kwargs(kwargs, strict=strict))
-
-    def _linked(self, output: XComArg) -> XComArg:
-        if self._upstream:
-            output.operator.set_upstream(self._upstream)
-        return output
+def _after(upstream: list[Any], output: XComArg) -> XComArg:
+    """The mapped task's output, once the tasks it reads are set upstream of it."""
+    if upstream:
+        output.operator.set_upstream(upstream)
+    return output
 
 
 def task(

@@ -7,7 +7,7 @@ runs the container's command as a local process instead of a pod.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -237,15 +237,29 @@ class AirkubePodOperator(KubernetesPodOperator):
         """This task's output partition (templated), for documentation and for downstream tasks."""
         return contract.partition_url(self.data_url, self.dag_id, self.task_id)
 
-    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: Any,
+        seen_oids: set[int],
+    ) -> None:
         """Render with the run's data interval, which an asset-triggered run takes from the events
-        that triggered it (airkube.intervals); a run with none fails here, before any template uses it."""
-        if context.get("data_interval_start") is None:
-            interval = intervals.published_interval(context, self.dag_id, self.task_id)
-            if interval is not None:
-                context["data_interval_start"], context["data_interval_end"] = interval
-        self._require_interval(context)
-        super().render_template_fields(context, jinja_env)
+        that triggered it (airkube.intervals); a run with none fails here, before any template uses it.
+
+        Why this private method and not the public render_template_fields: a mapped task never calls
+        the unmapped operator's render_template_fields. MappedOperator.render_template_fields unmaps,
+        then calls this method (its comment names it as the override point), as
+        BaseOperator.render_template_fields does; tests/test_intervals.py fails when that moves.
+        """
+        if parent is self:  # the operator itself, not one of its nested templated objects
+            if context.get("data_interval_start") is None:
+                interval = intervals.published_interval(context, self.dag_id, self.task_id)
+                if interval is not None:
+                    context["data_interval_start"], context["data_interval_end"] = interval
+            self._require_interval(context)
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
 
     def _require_interval(self, context: Context) -> None:
         if context.get("data_interval_start") is None:

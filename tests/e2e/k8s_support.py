@@ -78,6 +78,22 @@ with dag("k8s_failing"):
 with dag("k8s_reattach"):
     shell.task("long", arguments=["sleep 25; echo finished-after-reattach"], retries=2)
 """,
+    "k8s_mapping": """
+import airkube
+
+with dag("k8s_mapping"):
+    discover = pipeline.task("discover", arguments=["discover"])
+    extracted = pipeline.map("extract", expand_from=discover, arguments=lambda s: ["extract", "--source", s])
+    pipeline.task("validate", arguments=["validate"], inputs=[extracted])
+    # The deferrable path reads its result after the trigger fired, in a second worker pod.
+    pipeline.task("discover_deferred", arguments=["discover"], deferrable=True, poll_interval=1)
+
+    @airkube.task(template=shell)
+    def count(found: list[str]) -> list[str]:
+        return [f"echo found-{len(found)}-sources"]
+
+    count(discover.output)
+""",
     "k8s_chain": """
 with dag("k8s_chain"):
     shell.chain([(f"step_{n}", [f"sleep 4; echo step-{n}"]) for n in range(1, 5)])
@@ -157,6 +173,17 @@ class K8sPlatform:
         logs = self.platform.layout.airflow_home / "logs" / f"dag_id={dag_id}"
         found = sorted(logs.glob(f"run_id=*/task_id={task_id}/**/attempt={try_number}.log"))
         return "\n".join(path.read_text() for path in found)
+
+    def why_failed(self, dag_id: str, run_id: str) -> str:
+        """The failed tasks' container and error lines, so a failed run in CI says why without its logs."""
+        lines = []
+        for ti in self.api.task_instances(dag_id, run_id):
+            if ti["state"] != "failed":
+                continue
+            for line in self.task_log(dag_id, ti["task_id"], ti["try_number"]).splitlines():
+                if "[base]" in line or '"level":"error"' in line:
+                    lines.append(f"{ti['task_id']}[{ti['map_index']}]: {line[:400]}")
+        return "\n".join(lines)
 
 
 def kube_client(kubeconfig: Path) -> client.CoreV1Api:

@@ -26,6 +26,7 @@ from airkube_dev.api import AirflowApi
 from airkube_dev.k8s_platform import NAMESPACE, KubernetesPlatform
 from airkube_dev.layout import Layout, Ports
 from airkube_dev.processes import free_port
+from airkube_pipeline.sources import register_source
 from k8s_support import K8S_DAGS, K8sPlatform, PodWatch, kube_client, write_dags
 from receivers import alert_env, alert_receivers
 
@@ -197,6 +198,28 @@ def test_a_scheduler_killed_mid_run_is_restarted_and_nothing_runs_twice(k8s):
     instances = k8s.api.task_instances("k8s_chain", run_id)
     assert {ti["task_id"]: ti["try_number"] for ti in instances} == {f"step_{n}": 1 for n in range(1, 5)}
     assert k8s.pods.per_task("k8s_chain", "task") == {f"step_{n}": 1 for n in range(1, 5)}
+
+
+def test_a_task_maps_over_what_another_found_with_results_read_back_from_storage(k8s):
+    """Runtime mapping on Kubernetes: discover's container writes its result next to its output,
+    the worker pod reads it (no XCom sidecar, no exec), and extract runs one task pod per source."""
+    data_url = f"file://{k8s.platform.layout.data_dir}"
+    for name in ("orders", "refunds"):
+        register_source(data_url, name, "2026-01-01")
+    run_id = k8s.api.trigger("k8s_mapping", NIGHT, NIGHT.add(days=1))
+    progress = k8s.api.wait_for_run("k8s_mapping", run_id, RUN_TIMEOUT)
+    assert progress.state == "success", f"{progress}\n{k8s.why_failed('k8s_mapping', run_id)}"
+    instances = k8s.api.task_instances("k8s_mapping", run_id)
+    assert sorted((ti["task_id"], ti["map_index"]) for ti in instances if ti["task_id"] == "extract") == [
+        ("extract", 0),
+        ("extract", 1),
+    ]
+    for task_id in ("discover", "discover_deferred"):
+        assert k8s.api.result("k8s_mapping", run_id, task_id) == ["orders", "refunds"]
+    assert len(k8s.pods.pods("k8s_mapping", "extract", "task")) == 2
+    assert "found-2-sources" in k8s.task_log("k8s_mapping", "count", 1)
+    task_pods = [pod for pod in k8s.pods.added if pod["labels"].get("dag_id") == "k8s_mapping"]
+    assert {tuple(pod["containers"]) for pod in task_pods} == {("base",)}, "no XCom sidecar in any pod"
 
 
 def test_the_provider_used_only_calls_the_stand_in_serves(k8s):

@@ -40,11 +40,10 @@ with DAG(
     default_args={"owner": "data-eng"},
     doc_md="Records the data interval an asset-triggered run processes.",
 ):
-    shell.task(
-        "report",
-        arguments=['o="${AIRKUBE_OUTPUT_URL#file://}"; mkdir -p "$o"; '
-                   'echo "$AIRKUBE_DATA_INTERVAL_START" > "$o/interval"'],
-    )
+    record = ['o="${AIRKUBE_OUTPUT_URL#file://}"; mkdir -p "$o"; '
+              'echo "$AIRKUBE_DATA_INTERVAL_START" > "$o/interval"']
+    shell.task("report", arguments=record)
+    shell.map("report_each", expand={"arguments": [record, record]})  # mapped tasks render another way
 """
 
 
@@ -73,7 +72,7 @@ def set_registry(started: StartedPlatform, sources: tuple[str, ...]) -> None:
 def night(mapping_platform: StartedPlatform) -> pendulum.DateTime:
     """The interval the scheduler would run next: the test's run takes it, so unpausing the DAG
     starts no second, scheduled run beside it (the scheduler skips an interval that has a run)."""
-    dag = mapping_platform.api._call("GET", "/dags/sources_fanout")
+    dag = mapping_platform.api.dag("sources_fanout")
     return pendulum.parse(dag["next_dagrun_data_interval_start"])
 
 
@@ -107,7 +106,7 @@ def summarized_sources(started: StartedPlatform, night: pendulum.DateTime) -> li
 
 def test_dags_arrive_paused_as_in_production(mapping_platform: StartedPlatform):
     for dag_id in ("sources_fanout", "e2e_on_publish"):
-        assert mapping_platform.api._call("GET", f"/dags/{dag_id}")["is_paused"] is True
+        assert mapping_platform.api.dag(dag_id)["is_paused"] is True
 
 
 def test_one_extract_runs_per_source_discover_found(
@@ -194,10 +193,11 @@ def test_publishing_triggers_the_dag_scheduled_on_the_asset_for_the_published_in
     assert finished, "no run of e2e_on_publish consumed sources_fanout's publish event"
     assert {run["run_type"] for run in finished} == {"asset_triggered"}
     assert {run["state"] for run in finished} == {"success"}
-    interval = (
-        mapping_platform.platform.layout.data_dir
-        / "e2e_on_publish"
-        / "report"
-        / night.format("YYYYMMDDTHHmmss")
-    )
-    assert pendulum.parse((interval / "interval").read_text().strip()) == night
+    written = mapping_platform.platform.layout.data_dir / "e2e_on_publish"
+    partition = night.format("YYYYMMDDTHHmmss")
+    for partition_dir in (
+        written / "report" / partition,
+        written / "report_each" / partition / "map_index=0",
+        written / "report_each" / partition / "map_index=1",
+    ):
+        assert pendulum.parse((partition_dir / "interval").read_text().strip()) == night, partition_dir

@@ -6,6 +6,8 @@ from a base made by debootstrap: nothing is pulled. Needs root, podman, runc and
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -94,6 +96,31 @@ def test_extract_writes_the_same_bytes_each_run_and_as_the_local_runner(
     result = pipeline.run("extract", "--source", "orders", env=local)
     assert result.returncode == 0, pipeline.describe(result)
     assert snap(local["AIRKUBE_OUTPUT_URL"]) == outputs[0], "the image and the local runner must agree"
+
+
+@pytest.mark.slow
+@pytest.mark.images
+def test_the_image_carries_the_task_code_of_this_checkout(image: str) -> None:
+    """The package installed in the image is byte for byte images/pipeline/src: a build whose layer
+    cache reused an earlier install (buildah does not key `RUN --mount=from` on the mounted wheel)
+    shipped a task image without the `discover` step while every hash said it was up to date."""
+    source = REPO / "images" / "pipeline" / "src" / "airkube_pipeline"
+    expected = {
+        str(path.relative_to(source)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(source.rglob("*.py"))
+    }
+    probe = (
+        "import hashlib, json, pathlib, airkube_pipeline\n"
+        "root = pathlib.Path(airkube_pipeline.__file__).parent\n"
+        "print(json.dumps({str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()"
+        " for p in sorted(root.rglob('*.py'))}))\n"
+    )
+    result = container(image, "-c", probe, entrypoint="python")
+    assert result.returncode == 0, show(result)
+    installed = json.loads(result.stdout)
+    names = expected.keys() | installed.keys()
+    stale = sorted(name for name in names if expected.get(name) != installed.get(name))
+    assert not stale, f"the image's task code differs from the checkout in {stale}"
 
 
 @pytest.mark.slow

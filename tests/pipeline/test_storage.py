@@ -37,6 +37,20 @@ def partition(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"memory://airkube-tests/{uuid.uuid4().hex}/orders.clean/20261122T000000"
 
 
+@pytest.fixture
+def replaces(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every (source, destination) of an os.replace made by storage, which still happens."""
+    calls: list[tuple[str, str]] = []
+    real_replace = storage.os.replace
+
+    def spy(src: str, dst: str) -> None:
+        calls.append((src, dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(storage.os, "replace", spy)
+    return calls
+
+
 def test_serialize_is_canonical() -> None:
     data = storage.serialize(RECORDS)
     assert data == b'{"amount":"1.00","id":"b"}\n{"amount":"2.00","id":"a","note":"\xc3\xa9"}\n'
@@ -88,19 +102,11 @@ def test_failed_write_leaves_previous_output_and_no_temp_object(
     assert snap(partition) == before
 
 
-def test_local_write_uses_atomic_replace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, str]] = []
-    real_replace = storage.os.replace
-
-    def spy(src: str, dst: str) -> None:
-        calls.append((src, dst))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(storage.os, "replace", spy)
+def test_local_write_uses_atomic_replace(tmp_path: Path, replaces: list[tuple[str, str]]) -> None:
     out = tmp_path / "p"
     storage.write_partition(out.as_uri(), RECORDS)
-    assert len(calls) == 1
-    src, dst = calls[0]
+    assert len(replaces) == 1
+    src, dst = replaces[0]
     assert Path(src).parent == out and Path(src).name.startswith(storage.TMP_PREFIX)
     assert dst == str(out / "data.jsonl")
 
@@ -273,19 +279,11 @@ def test_a_failed_result_write_leaves_the_previous_result_and_no_temp_object(
 
 
 def test_a_result_goes_through_a_temp_object_in_its_own_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, replaces: list[tuple[str, str]]
 ) -> None:
-    calls: list[tuple[str, str]] = []
-    real_replace = storage.os.replace
-
-    def spy(src: str, dst: str) -> None:
-        calls.append((src, dst))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(storage.os, "replace", spy)
     result = tmp_path / "p" / "_result" / "try=1.json"
     storage.write_result(f"file://{result}", {"a": 1})  # as_uri() would escape the "="
-    [(src, dst)] = calls
+    [(src, dst)] = replaces
     assert Path(src).parent == result.parent and Path(src).name.startswith(storage.TMP_PREFIX)
     assert dst == str(result)
 

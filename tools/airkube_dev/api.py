@@ -68,6 +68,10 @@ class AirflowApi:
             f"DAG {dag_id} did not appear within {timeout:.0f}s; check logs/dag-processor.log"
         )
 
+    def dag(self, dag_id: str) -> dict[str, Any]:
+        """The DAG as the REST API shows it (is_paused, next_dagrun_data_interval_start, ...)."""
+        return self._call("GET", f"/dags/{dag_id}")
+
     def unpause(self, dag_id: str) -> None:
         """The UI's pause toggle: the chart keeps new DAGs paused (dags_are_paused_at_creation)."""
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})

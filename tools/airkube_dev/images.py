@@ -401,7 +401,10 @@ def build_pipeline_image(
         progress(f"building {reference} ...")
         log = LOG_DIR / "pipeline-build.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        flags = ["--pull=never", "--network", "host", *default_ulimits(), *_pip_build_mounts()]
+        # --no-cache: buildah keys a `RUN --mount=type=bind,from=...` layer on the command text, not on what
+        # is mounted, so a changed wheel would reuse the old install layer. A build only runs when the
+        # inputs changed anyway (the hash above), so the layer cache would save little.
+        flags = ["--pull=never", "--no-cache", "--network", "host", *default_ulimits(), *_pip_build_mounts()]
         sources = ["--file", str(DOCKERFILE), "--ignorefile", str(IGNORE_FILE), str(REPO)]
         naming = ["--label", f"{INPUTS_LABEL}={wanted}", "--tag", reference]
         output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
