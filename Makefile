@@ -73,10 +73,11 @@ bench: venv kube-tools images-local ## benchmarks, side by side, printed as rati
 DAG ?= high_priorities
 DAG_FILE ?= dags/$(DAG).py
 DURATIONS ?= $(wildcard bench/durations/$(DAG).json)
-capacity: venv kube-tools ## plan one run: make capacity DAG=high_priorities ENV=prod [FROM_DB=url] [PLOT=f.png] [JSON=1]
+capacity: venv kube-tools ## plan one run: make capacity DAG=high_priorities ENV=prod [FROM_DB=url] [PLOT=f.png] [JSON=1] [RECORD=1|url]
 	@test -n "$(ENV)" || { echo "make capacity: set ENV (staging or prod)" >&2; exit 2; }
 	$(BIN)/airkube-plan --dag-file $(DAG_FILE) --dag-id $(DAG) --env $(ENV) $(if $(DURATIONS),--durations $(DURATIONS)) \
-		$(if $(FROM_DB),--from-db $(FROM_DB)) $(if $(PLOT),--plot $(PLOT)) $(if $(JSON),--json)
+		$(if $(FROM_DB),--from-db $(FROM_DB)) $(if $(PLOT),--plot $(PLOT)) $(if $(JSON),--json) \
+		$(if $(RECORD),--record $(filter-out 1,$(RECORD)))
 
 cost-table: venv kube-tools ## rewrite README's cost table and planned night (terraform/pricing.yaml, tfvars, the plan)
 	$(BIN)/python -m airkube_plan.cost_table --write

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import ParamValidationError
 
-from airkube import alert_params, overrun_deadline
+from airkube import alert_params, overrun_deadline, records
 from airkube.pod_operator import DEFAULT_RETRIES
 from dag_runs import run_dag_source
 from receivers import HttpReceiver, StatsdReceiver, alert_env, slack_connection
@@ -63,10 +63,20 @@ def _run(airflow_db: Path, code: str):
     return run_dag_source(airflow_db / "dags", DAG_SOURCE.replace("CODE", repr(code)))
 
 
+def _records_since(moment: datetime) -> list[dict]:
+    """The alert records (airkube.records, the platform page's) written since `moment`."""
+    return [alert for alert in records.recent_alerts() if datetime.fromisoformat(alert["sent_at"]) >= moment]
+
+
 def test_a_final_failure_sends_one_slack_message_and_one_datadog_event(receivers, airflow_db):
     slack_receiver, datadog, statsd = receivers()
+    started = datetime.now(UTC)
     result = _run(airflow_db, FAIL)
     assert result.task_states == {"step": "failed"}
+    (record,) = _records_since(started)  # what the platform page reads: one record of the one alert
+    assert (record["kind"], record["dag_id"], record["task_id"], record["team"]) == (
+        "task_failed", "alerts_dag", "step", "data-eng")  # fmt: skip
+    assert record["run_id"] == result.run_id and record["delivered"] == {"slack": True, "datadog": True}
     slack = slack_receiver.posts_to("/services/")
     assert len(slack) == 1, "retries that will be retried again must send nothing"
     text = slack[0]["text"]
@@ -87,9 +97,10 @@ def test_slack_down_or_slow_neither_stops_datadog_nor_changes_the_task(
     receivers, airflow_db, capfd, status, delay
 ):
     slack, datadog, _ = receivers(slack_status=status, slack_delay=delay)
-    started = time.monotonic()
+    started, since = time.monotonic(), datetime.now(UTC)
     result = _run(airflow_db, FAIL)
     assert result.task_states == {"step": "failed"}
+    assert [alert["delivered"] for alert in _records_since(since)] == [{"slack": False, "datadog": True}]
     assert len(slack.posts_to("/services/")) == 1  # tried once, failed or timed out
     assert len(datadog.posts_to("/api/v1/events")) == 1
     out = capfd.readouterr().out

@@ -66,6 +66,10 @@ def is_label_value(value: str) -> bool:
     return bool(_LABEL_VALUE.match(value))
 
 
+TEAM_LABEL = "airkube.io/team"
+"""The pod label naming a task's owning team (the platform page groups tasks by it)."""
+
+
 def team_labels(*, team: str, environment: str, service: str) -> dict[str, str]:
     """Labels added beside KubernetesPodOperator's own (dag_id, task_id, run_id, try_number).
 
@@ -74,7 +78,7 @@ def team_labels(*, team: str, environment: str, service: str) -> dict[str, str]:
     """
     return {
         "app.kubernetes.io/part-of": "airkube",
-        "airkube.io/team": team,
+        TEAM_LABEL: team,
         "tags.datadoghq.com/env": environment,
         "tags.datadoghq.com/service": service,
     }

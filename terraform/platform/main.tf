@@ -1,16 +1,15 @@
 # What must exist in the cluster before `helm install airflow` (helm/README.md, "Prerequisites"), and the
-# Airflow release itself. Names the chart reads come from helm/values.yaml, never retyped here.
+# Airflow release itself. Names the chart reads come from helm/values.yaml, never retyped here. What this
+# layer reads from the environment layer and from Secrets Manager is in environment.tf.
 
 locals {
   helm_dir    = "${path.module}/../../helm"
   helm_values = yamldecode(file("${local.helm_dir}/values.yaml"))
+  overlay     = yamldecode(file("${local.helm_dir}/values-${var.environment}.yaml"))
   # The one pin of the chart's version is helm/helm.mk (HELM_CHART_VERSION := x.y.z).
   chart_version = regex("(?m)^HELM_CHART_VERSION := ([0-9.]+)$", file("${local.helm_dir}/helm.mk"))[0]
 
   namespace = "airflow"
-  env       = data.terraform_remote_state.environment.outputs.environment
-  db        = local.env.database
-  db_secret = jsondecode(data.aws_secretsmanager_secret_version.db.secret_string)
   pgbouncer = local.helm_values.pgbouncer
 
   secret_names = {
@@ -22,24 +21,6 @@ locals {
     jwt       = local.helm_values.jwtSecretName
     git_ssh   = local.helm_values.dags.gitSync.sshKeySecret
   }
-}
-
-data "terraform_remote_state" "environment" {
-  backend = "s3"
-  config = {
-    bucket = var.state_bucket
-    key    = "envs/${var.environment}/terraform.tfstate"
-    region = var.region
-  }
-}
-
-provider "aws" {
-  region              = var.region
-  allowed_account_ids = [var.aws_account_id]
-}
-
-data "aws_eks_cluster_auth" "this" {
-  name = local.env.cluster_name
 }
 
 provider "kubernetes" {
@@ -172,14 +153,6 @@ resource "kubernetes_service_account_v1" "task" {
 
 # --- The Secrets the chart expects (helm/README.md, "The Secrets it expects") ---
 
-data "aws_secretsmanager_secret_version" "db" {
-  secret_id = local.db.secret_arn # RDS-managed master user credentials
-}
-
-data "aws_secretsmanager_secret_version" "git_ssh" {
-  secret_id = var.git_ssh_key_secret_name
-}
-
 resource "random_bytes" "fernet" {
   length = 32
 }
@@ -195,8 +168,9 @@ resource "random_password" "jwt_secret" {
 }
 
 locals {
-  db_user     = local.db_secret.username
-  db_password = local.db_secret.password
+  # Airflow's own role (terraform/platform/sql/airflow_role.sql), never the RDS master user.
+  db_user     = local.db_airflow.username
+  db_password = local.db_airflow.password
   # The metadata database name PgBouncer exposes (the [databases] alias).
   pgbouncer_db = "airflow-metadata"
   # Seconds a client may sit idle inside a transaction: one that does is dead or stuck (an orphan of a
@@ -226,6 +200,7 @@ locals {
     "server_tls_ciphers = normal",
     "",
   ])
+  pgbouncer_users = "\"${local.db_user}\" \"${local.db_password}\"\n"
 }
 
 resource "kubernetes_secret_v1" "metadata" {
@@ -235,6 +210,8 @@ resource "kubernetes_secret_v1" "metadata" {
   }
   data = {
     connection = "postgresql://${urlencode(local.db_user)}:${urlencode(local.db_password)}@airflow-pgbouncer.${local.namespace}:6543/${local.pgbouncer_db}"
+    # The migration job's (helm/values.yaml migrateDatabaseJob): straight to RDS, as the same role.
+    "direct-connection" = "postgresql://${urlencode(local.db_user)}:${urlencode(local.db_password)}@${local.db.address}:${local.db.port}/${local.db.db_name}?sslmode=require"
   }
 }
 
@@ -245,7 +222,7 @@ resource "kubernetes_secret_v1" "pgbouncer_config" {
   }
   data = {
     "pgbouncer.ini" = local.pgbouncer_ini
-    "users.txt"     = "\"${local.db_user}\" \"${local.db_password}\"\n"
+    "users.txt"     = local.pgbouncer_users
   }
 }
 
@@ -296,7 +273,108 @@ resource "kubernetes_secret_v1" "git_ssh" {
     namespace = kubernetes_namespace_v1.airflow.metadata[0].name
   }
   data = {
-    gitSshKey = data.aws_secretsmanager_secret_version.git_ssh.secret_string
+    gitSshKey = local.git_ssh_key
+  }
+}
+
+# --- The database role Airflow and PgBouncer log in as, made before the chart's migration job ---
+
+# sql/airflow_role.sql, run with psql as the RDS master user (whose password RDS rotates; read at each apply):
+# the role, not superuser, unable to create roles or databases, owning only its own schema, with the
+# password of its Secrets Manager secret. The job is named by what it sets, so a changed script or password
+# (a deliberate rotation, terraform/modules/rds) runs it again; `terraform apply -replace` runs it anyway.
+locals {
+  db_role_sql = file("${path.module}/sql/airflow_role.sql")
+  db_role_job = "airkube-db-role-${substr(sha256("${local.db_role_sql}${local.db_user}${local.db_password}"), 0, 10)}"
+}
+
+resource "kubernetes_secret_v1" "db_role" {
+  metadata {
+    name      = "airkube-db-role"
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    PGHOST                   = local.db.address
+    PGPORT                   = tostring(local.db.port)
+    PGDATABASE               = local.db.db_name
+    PGUSER                   = local.db.master_username
+    PGPASSWORD               = local.db_master.password
+    PGSSLMODE                = "require" # rds.force_ssl
+    AIRKUBE_DB_ROLE          = local.db_user
+    AIRKUBE_DB_ROLE_PASSWORD = local.db_password
+  }
+}
+
+resource "kubernetes_config_map_v1" "db_role_sql" {
+  metadata {
+    name      = "airkube-db-role-sql"
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  data = {
+    "airflow_role.sql" = local.db_role_sql
+  }
+}
+
+resource "kubernetes_job_v1" "db_role" {
+  metadata {
+    name      = local.db_role_job
+    namespace = kubernetes_namespace_v1.airflow.metadata[0].name
+  }
+  spec {
+    backoff_limit = 3
+    template {
+      metadata {}
+      spec {
+        restart_policy                  = "Never"
+        automount_service_account_token = false
+        node_selector                   = { "airkube/pool" = "system" }
+        security_context {
+          run_as_non_root = true
+          run_as_user     = local.helm_values.uid
+          run_as_group    = local.helm_values.gid
+          seccomp_profile {
+            type = "RuntimeDefault"
+          }
+        }
+        container {
+          name = "psql"
+          # The platform's Airflow image (the official image's psql), the tag helm/values-<env>.yaml deploys.
+          image   = "${local.overlay.defaultAirflowRepository}:${local.overlay.defaultAirflowTag}"
+          command = ["psql", "--no-psqlrc", "--file=/sql/airflow_role.sql"]
+          env_from {
+            secret_ref {
+              name = kubernetes_secret_v1.db_role.metadata[0].name
+            }
+          }
+          volume_mount {
+            name       = "sql"
+            mount_path = "/sql"
+            read_only  = true
+          }
+          security_context {
+            allow_privilege_escalation = false
+            read_only_root_filesystem  = true
+            capabilities {
+              drop = ["ALL"]
+            }
+          }
+          resources {
+            requests = { cpu = "50m", memory = "64Mi" }
+            limits   = { memory = "128Mi" }
+          }
+        }
+        volume {
+          name = "sql"
+          config_map {
+            name = kubernetes_config_map_v1.db_role_sql.metadata[0].name
+          }
+        }
+      }
+    }
+  }
+  wait_for_completion = true
+  timeouts {
+    create = "10m"
   }
 }
 
@@ -318,6 +396,17 @@ resource "helm_release" "airflow" {
   wait    = false
   timeout = 1200
 
+  # A new password of Airflow's role (a deliberate rotation) restarts PgBouncer, which reads users.txt when it
+  # starts, and every Airflow pod, which reads its connection when it starts.
+  set {
+    name  = "pgbouncer.podAnnotations.airkube\\.io/db-credentials"
+    value = substr(sha256(local.pgbouncer_users), 0, 16)
+  }
+  set {
+    name  = "airflowPodAnnotations.airkube\\.io/db-credentials"
+    value = substr(sha256(local.pgbouncer_users), 0, 16)
+  }
+
   depends_on = [
     kubernetes_persistent_volume_claim_v1.airflow_logs,
     kubernetes_service_account_v1.task,
@@ -328,6 +417,7 @@ resource "helm_release" "airflow" {
     kubernetes_secret_v1.api_secret_key,
     kubernetes_secret_v1.jwt_secret,
     kubernetes_secret_v1.git_ssh,
+    kubernetes_job_v1.db_role, # the role the migration job logs in as
     helm_release.cluster_autoscaler,
     helm_release.binpack_scheduler,
   ]

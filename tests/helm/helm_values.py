@@ -24,7 +24,7 @@ ENVIRONMENTS = ("staging", "prod")
 # Where each Secret name lives in the values, and the keys the chart reads from that Secret. The names are
 # never written down a second time: Terraform (and helm/README.md) take them from helm/values.yaml.
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
-    "data.metadataSecretName": ("connection",),
+    "data.metadataSecretName": ("connection", "direct-connection"),
     "fernetKeySecretName": ("fernet-key",),
     "apiSecretKeySecretName": ("api-secret-key",),
     "jwtSecretName": ("jwt-secret",),

@@ -137,6 +137,16 @@ def test_the_context_allow_list_covers_every_copy_and_the_library():
         assert (REPO / source).exists(), source
 
 
+def test_the_library_wheel_carries_the_platform_pages_files():
+    """The page's HTML, JS and CSS are package data: a file no pattern names (setuptools globs them) would
+    be missing from the wheel the image installs, and the page would answer 500 in production only."""
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = REPO / "plugins" / "airkube"
+    packaged = {path for pattern in patterns["airkube"] for path in package.glob(pattern) if path.is_file()}
+    static = {path for path in (package / "page" / "static").rglob("*") if path.is_file()}
+    assert static and static <= packaged, sorted(static - packaged)
+
+
 def test_the_checks_here_bite():
     bad = "ARG AIRFLOW_VERSION=3.3.2\nFROM apache/airflow:latest\nUSER root\nRUN pip install --no-deps x\n"
     steps = instructions(bad)

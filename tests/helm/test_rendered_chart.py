@@ -10,6 +10,8 @@ Each environment is rendered once per session (about half a second each), checko
 from __future__ import annotations
 
 import re
+import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,16 @@ from rendered import (
 CHECKOV_SKIPS = Path(__file__).with_name("checkov_skips.yaml")
 # Where Terraform writes the metadata connection the chart hands Airflow (the data.metadataSecretName Secret).
 TERRAFORM_PLATFORM = REPO / "terraform" / "platform" / "main.tf"
+# The IRSA roles: the platform role trusts the service accounts its platform_service_accounts default names.
+TERRAFORM_IAM_VARIABLES = REPO / "terraform" / "modules" / "iam" / "variables.tf"
+WORKER_ROLE_OF_STAGING = "arn:aws:iam::123456789012:role/airkube-staging-airflow-worker"  # a breakage
+# The workloads besides the worker pods that send alerts, whose records need the data bucket.
+PLATFORM_WORKLOADS = (
+    "Deployment/{}-scheduler",
+    "StatefulSet/{}-triggerer",
+    "Deployment/{}-dag-processor",
+    "Deployment/{}-api-server",
+)
 
 
 @pytest.fixture(scope="session")
@@ -274,6 +286,28 @@ def metadata_goes_through_pgbouncer(objects, env):
         assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in env_of(container), name
 
 
+def migrations_connect_straight_to_the_database(objects, env):
+    """`airflow db migrate` holds session-level advisory locks, which PgBouncer's transaction pooling cannot
+    keep: the migration job runs on the metadata Secret's `direct-connection` key (terraform/platform writes
+    it). Its command is run with a stand-in `airflow` that prints the connection it was given."""
+    job = find(objects, "Job", f"{helm_mk_variable('HELM_RELEASE')}-run-airflow-migrations")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    secret = get(user_values(env), "data.metadataSecretName")
+    direct = [
+        name
+        for name, item in env_of(container).items()
+        if item.get("valueFrom", {}).get("secretKeyRef") == {"name": secret, "key": "direct-connection"}
+    ]
+    assert len(direct) == 1, f"the migration job takes no variable from {secret}'s direct-connection"
+    stub = Path(tempfile.mkdtemp()) / "airflow"
+    stub.write_text('#!/bin/sh\necho "$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN $*"\n')
+    stub.chmod(0o755)
+    environ = {"PATH": f"{stub.parent}:/usr/bin:/bin", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "pgbouncer"}
+    command = [*(container.get("command") or []), *container["args"]]
+    ran = subprocess.run(command, env={**environ, direct[0]: "direct"}, capture_output=True, text=True)
+    assert ran.stdout.strip() == "direct db migrate", ran.stdout + ran.stderr
+
+
 def dags_come_from_git_sync(objects, env):
     git_sync = get(user_values(env), "dags.gitSync")
     assert config(objects)["core"]["dags_folder"] == f"/opt/airflow/dags/repo/{git_sync['subPath']}"
@@ -310,6 +344,47 @@ def worker_pods_may_launch_task_pods(objects, env):
         f"{account} has no IAM role of {env}"
     )
     assert account == get(user_values(env), "workers.serviceAccount.name")
+
+
+def iam_trusted_platform_accounts() -> set[str]:
+    """platform_service_accounts' default in terraform/modules/iam/variables.tf."""
+    text = TERRAFORM_IAM_VARIABLES.read_text()
+    block = re.search(r'(?ms)^variable "platform_service_accounts" \{.*?^\}', text)
+    assert block, f"{TERRAFORM_IAM_VARIABLES} declares no platform_service_accounts"
+    default = re.search(r"(?m)^\s*default\s*=\s*\[([^\]]*)\]", block.group(0))
+    assert default, "platform_service_accounts has no list default"
+    return set(re.findall(r'"([^"]+)"', default.group(1)))
+
+
+def platform_components_hold_the_records_role(objects, env):
+    """The scheduler, triggerer, dag-processor and api-server send alerts and write their records to the
+    data bucket (the api-server's platform page reads them): each pod's account carries the environment's
+    airflow-platform role, in the account of the worker role, and is one the role trusts; no other does."""
+    release = helm_mk_variable("HELM_RELEASE")
+    specs = pod_specs(objects)
+    role_key = "eks.amazonaws.com/role-arn"
+    worker = find(objects, "ServiceAccount", get(user_values(env), "workers.serviceAccount.name"))
+    account_id = worker["metadata"]["annotations"][role_key].split(":")[4]
+    platform_role = f"arn:aws:iam::{account_id}:role/airkube-{env}-airflow-platform"
+    accounts = set()
+    for workload in (w.format(release) for w in PLATFORM_WORKLOADS):
+        account = find(objects, "ServiceAccount", specs[workload]["serviceAccountName"])
+        annotations = account["metadata"].get("annotations") or {}
+        assert annotations.get(role_key) == platform_role, f"{workload}: not {platform_role}"
+        accounts.add(account["metadata"]["name"])
+    trusted = iam_trusted_platform_accounts()
+    assert accounts == trusted, (
+        f"the platform role trusts {sorted(trusted)}, the pods run as {sorted(accounts)}"
+    )
+    holders = {
+        m["metadata"]["name"]
+        for m in objects
+        if m["kind"] == "ServiceAccount"
+        and (m["metadata"].get("annotations") or {}).get(role_key) == platform_role
+    }
+    assert holders == accounts, (
+        f"only the alerting components hold the platform role, not {holders - accounts}"
+    )
 
 
 def workers_run_in_the_release_namespace(objects, env):
@@ -389,12 +464,24 @@ PROMISES = [
     ),
     Promise(scheduler_is_redundant, {"scheduler": {"replicas": 1}}),
     Promise(metadata_goes_through_pgbouncer, {"pgbouncer": {"enabled": False}}),
+    Promise(
+        migrations_connect_straight_to_the_database,
+        {"migrateDatabaseJob": {"args": ["bash", "-c", "exec airflow db migrate"]}},
+    ),
     Promise(dags_come_from_git_sync, {"dags": {"gitSync": {"enabled": False}}}),
     Promise(
         worker_pods_may_launch_task_pods,
         {
             "workers": {
                 "kubernetes": {"serviceAccount": {"create": True, "name": "airflow-kubernetes-worker"}}
+            }
+        },
+    ),
+    Promise(
+        platform_components_hold_the_records_role,
+        {
+            "triggerer": {
+                "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": WORKER_ROLE_OF_STAGING}}
             }
         },
     ),

@@ -43,6 +43,10 @@ GITHUB_HOST_KEY_FINGERPRINTS = {
 AIRFLOW_UID = 50000
 DATADOG_STATSD_PORT = 8125
 TASK_SERVICE_ACCOUNT = "airkube-task"
+# The components besides the workers that send alerts and so write records to the data bucket (the
+# api-server also reads them for the platform page): IRSA role airflow-platform (terraform/modules/iam).
+PLATFORM_COMPONENTS = ("scheduler", "triggerer", "dagProcessor", "apiServer")
+PLATFORM_ROLE = "airflow-platform"
 
 
 def helm_namespace() -> str:
@@ -108,6 +112,22 @@ def worker_service_account_has_an_iam_role(values, env):
     # Chart 1.21.0 binds the pod-launcher Role only to the legacy worker account (apache/airflow#66730);
     # a dedicated workers.kubernetes account would leave the task's KubernetesPodOperator forbidden.
     assert values["workers"]["kubernetes"]["serviceAccount"]["create"] is not True
+
+
+def platform_components_have_the_records_role(values, env):
+    """The scheduler, triggerer, dag-processor and api-server write alert records to the data bucket."""
+    registry = ECR_REPOSITORY.match(env_value(values, "AIRKUBE_IMAGE_REGISTRY") or "")
+    assert registry
+    for component in PLATFORM_COMPONENTS:
+        account = values[component]["serviceAccount"]
+        assert account["create"] is True, f"{component}: its own service account, which the role trusts"
+        annotations = account.get("annotations") or {}
+        arn = ROLE_ARN.match(annotations.get("eks.amazonaws.com/role-arn", ""))
+        assert arn, f"{component}.serviceAccount needs an eks.amazonaws.com/role-arn annotation"
+        assert arn.group("account") == registry.group("account"), f"{component}: role and ECR in one account"
+        assert arn.group(0).endswith(f":role/airkube-{env}-{PLATFORM_ROLE}"), (
+            f"{component} holds {arn.group(0)}, not {env}'s {PLATFORM_ROLE} role"
+        )
 
 
 def pgbouncer_is_sized_and_set_up_for_a_secret(values, env):
@@ -277,6 +297,7 @@ POLICIES = [
     ),
     Policy(worker_pods_are_not_safe_to_evict, _setting("workers.kubernetes.safeToEvict", None)),
     Policy(worker_service_account_has_an_iam_role, _setting("workers.serviceAccount.annotations", {})),
+    Policy(platform_components_have_the_records_role, _setting("triggerer.serviceAccount.annotations", {})),
     Policy(pgbouncer_is_sized_and_set_up_for_a_secret, _setting("pgbouncer.configSecretName", None)),
     Policy(metadata_database_is_rds_through_pgbouncer, _setting("postgresql.enabled", True)),
     Policy(static_keys_come_from_secrets, _setting("jwtSecretName", None)),
@@ -324,3 +345,12 @@ def test_role_arns_are_per_environment_only():
         for env in ENVIRONMENTS
     }
     assert len(arns) == len(ENVIRONMENTS), "each environment has its own IAM role"
+    for component in PLATFORM_COMPONENTS:
+        path = f"{component}.serviceAccount.annotations"
+        assert "eks.amazonaws.com/role-arn" not in (get(base, path) or {}), f"{path}: per environment only"
+    platform = {
+        get(effective_values(env), f"{component}.serviceAccount.annotations")["eks.amazonaws.com/role-arn"]
+        for env in ENVIRONMENTS
+        for component in PLATFORM_COMPONENTS
+    }
+    assert len(platform) == len(ENVIRONMENTS), "one platform role per environment, shared by its components"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -139,18 +139,3 @@ def snap() -> Callable[..., dict[str, bytes]]:
 def root_url(tmp_path: Path) -> str:
     """A file:// storage root inside the test's temporary directory."""
     return (tmp_path / "data").as_uri()
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A real moto S3 server on 127.0.0.1 and a free port, for the whole session."""
-    server_module = pytest.importorskip(
-        "moto.server", reason="moto is not installed (pip install 'moto[server]'): S3 tests need it"
-    )
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()

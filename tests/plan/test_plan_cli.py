@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from airkube import records
 from airkube_dev.chart import environment_values
 from airkube_plan.limits import limits_from_chart
 from paths import REPO
@@ -88,3 +89,14 @@ def test_bad_input_is_refused_with_a_message_naming_what_is_wrong(tmp_path, args
     proc = airkube_plan(*DAG, *args)
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+def test_record_leaves_the_plan_where_the_platform_page_reads_it(tmp_path):
+    """`--record URL` writes the printed plan under URL/_airkube/plans/ (airkube.records), newest first."""
+    data_url = f"file://{tmp_path}"
+    proc = airkube_plan(*DAG, "--env", "staging", *DURATIONS, "--json", "--record", data_url)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = records.latest_plans(["high_priorities"], data_url=data_url)["high_priorities"]["staging"]
+    assert record["plan"] == json.loads(proc.stdout)
+    assert record["dag_id"] == "high_priorities" and record["env"] == "staging"
+    assert f"plan recorded at {data_url}/_airkube/plans/high_priorities/staging/" in proc.stderr

@@ -211,3 +211,26 @@ def test_make_targets_described_and_prefixed() -> None:
         assert re.search(rf"(?m)^{target}:.*## \S", text), f"{target} needs a `## description`"
     assigned = set(re.findall(r"(?m)^([A-Za-z_][A-Za-z0-9_]*)\s*[:?+]?=", text))
     assert all(name.startswith("TF_") or name == "TF" for name in assigned), assigned
+
+
+def test_readme_from_nothing_is_the_script() -> None:
+    """README.md's "from nothing" sequence starts with scripts/new_environment.sh (which the moto tests run)
+    and describes the script's steps in the script's order, each naming the make targets that step runs."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Standing up an environment on AWS, from nothing") :]
+    block = re.search(r"(?s)```bash\n(.*?)```", section)
+    assert block, "no bash block in README.md's from-nothing section"
+    assert block[1].startswith("scripts/new_environment.sh "), block[1]
+    described = re.findall(r"(?m)^#\s+(\d)\. (.*)$", block[1])
+    script = (REPO / "scripts" / "new_environment.sh").read_text()
+    steps = re.findall(r'(?ms)^step "(\d)\. (.*?)(?=^step "|\Z)', script)
+    numbers = list(dict.fromkeys(number for number, _ in steps))
+    assert [number for number, _ in described] == numbers, (
+        f"README.md lists {described}, the script {numbers}"
+    )
+    for number, body in steps:
+        for targets in re.findall(r"(?m)^\s*make --no-print-directory ((?:[a-z-]+ )+)", body):
+            for target in targets.split():
+                assert f" {target}" in dict(described)[number], (
+                    f"README.md's step {number} omits make {target}"
+                )

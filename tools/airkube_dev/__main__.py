@@ -41,6 +41,7 @@ def cmd_up(args: argparse.Namespace) -> None:
         f"\nairkube is up: Airflow {_airflow_version()} with {executor}, PostgreSQL on "
         f"127.0.0.1:{state.ports.postgres} behind PgBouncer on 127.0.0.1:{state.ports.pgbouncer}",
         f"  UI:     http://127.0.0.1:{state.ports.api}",
+        f"  page:   http://127.0.0.1:{state.ports.api}/plugin/airkube (the navigation's Platform)",
         f"  login:  {user} / {password}",
         f"  logs:   {platform.layout.logs}",
         f"  data:   {platform.layout.data_dir}",

@@ -2,7 +2,8 @@
 
 A notifier (Airflow's extension point for callbacks), attached as on_failure_callback, which Airflow
 calls only after the last try: a failure that will be retried sends nothing. Slack and Datadog are
-sent independently (airkube.alerts.channels), and neither can change the task's state.
+sent independently (airkube.alerts.channels.send_alert, which also records the alert for the platform
+page), and none of it can change the task's state.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from airflow.sdk.bases.notifier import BaseNotifier
 
-from airkube.alerts.channels import send_datadog_event, send_slack
+from airkube.alerts.channels import Alert, send_alert
 from airkube.alerts.settings import alert_settings
 
 
@@ -20,6 +21,7 @@ from airkube.alerts.settings import alert_settings
 class FailureReport:
     dag_id: str
     task_id: str
+    run_id: str
     logical_date: str
     try_number: int
     error: str
@@ -37,6 +39,7 @@ class FailureReport:
         return cls(
             dag_id=ti.dag_id,
             task_id=ti.task_id,
+            run_id=ti.run_id,
             logical_date=logical_date.isoformat() if logical_date else "none",
             try_number=ti.try_number,
             error=first_line[:300],
@@ -69,18 +72,16 @@ class TaskFailureNotifier(BaseNotifier):
         settings = alert_settings()
         report = FailureReport.from_context(context)
         about = f"{report.dag_id}.{report.task_id}"
-        send_slack(
-            self.slack_conn_id or settings.slack_conn_id,
-            report.slack_text(),
-            settings,
+        alert = Alert(
+            kind="task_failed",
             about=about,
-            logger=self.log,
-        )
-        send_datadog_event(
-            f"{about} failed",
-            report.slack_text(),
+            title=f"{about} failed",
+            text=report.slack_text(),
             alert_type="warning",
-            tags=report.tags(),
-            settings=settings,
-            about=about,
+            dag_id=report.dag_id,
+            tags=tuple(report.tags()),
+            task_id=report.task_id,
+            run_id=report.run_id,
+            team=report.team or None,
         )
+        send_alert(alert, self.slack_conn_id or settings.slack_conn_id, settings, logger=self.log)

@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
-from airkube.alerts.channels import send_datadog_event, send_slack
+from airkube.alerts.channels import Alert, send_alert
 from airkube.alerts.settings import alert_settings
 
 DEFAULT_FACTOR = 1.5
@@ -41,7 +41,7 @@ def overrun_deadline(
 async def overrun_alert(
     expected_seconds: float, factor: float, slack_conn_id: str | None = None, context: Any = None
 ) -> None:
-    """Runs in the triggerer: Slack and a Datadog warning, sent off the event loop."""
+    """Runs in the triggerer: Slack and a Datadog warning, sent (and recorded) off the event loop."""
     run = (context or {}).get("dag_run", {}) if isinstance(context, dict) else {}
     dag_id, run_id = run.get("dag_id", "?"), run.get("dag_run_id") or run.get("run_id", "?")
     settings = alert_settings()
@@ -49,9 +49,14 @@ async def overrun_alert(
         f":hourglass: *{dag_id}* run {run_id} is still running after {factor:g} x its expected "
         f"{timedelta(seconds=expected_seconds)}"
     )
-    about = f"{dag_id} overrun"
-    await asyncio.to_thread(send_slack, slack_conn_id or settings.slack_conn_id, text, settings, about=about)
-    await asyncio.to_thread(
-        send_datadog_event, f"{dag_id} overrun", text, alert_type="warning", tags=[f"dag:{dag_id}"],
-        settings=settings, about=about,
-    )  # fmt: skip
+    alert = Alert(
+        kind="overrun",
+        about=f"{dag_id} overrun",
+        title=f"{dag_id} overrun",
+        text=text,
+        alert_type="warning",
+        dag_id=dag_id,
+        tags=(f"dag:{dag_id}",),
+        run_id=run_id,
+    )
+    await asyncio.to_thread(send_alert, alert, slack_conn_id or settings.slack_conn_id, settings)

@@ -12,12 +12,13 @@ import functools
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from airflow.listeners import hookimpl
 from airflow.sdk import Param
 
-from airkube.alerts.channels import send_datadog_event, send_slack
+from airkube.alerts.channels import Alert, send_alert
 from airkube.alerts.settings import alert_settings
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,8 @@ def alert_params(*, escalate_after: int | None = None, slack_conn_id: str | None
     return params
 
 
-def _dag_param(dag_run: Any, name: str) -> Any:
-    params = getattr(getattr(dag_run, "dag", None), "params", None)
+def _dag_param(dag: Any, name: str) -> Any:
+    params = getattr(dag, "params", None)
     try:
         value = params[name] if params is not None else None
     except (KeyError, TypeError):
@@ -51,8 +52,25 @@ def _dag_param(dag_run: Any, name: str) -> Any:
     return getattr(value, "value", value)
 
 
+def escalate_after_for(dag: Any) -> int:
+    """How many failed runs in a row escalate: the DAG's param, else AIRKUBE_ALERT_ESCALATE_AFTER (3).
+    Takes the DAG (the scheduler's or the api-server's serialized one), so the platform page shows the
+    threshold this listener uses."""
+    return int(_dag_param(dag, ESCALATE_AFTER) or os.environ.get("AIRKUBE_ALERT_ESCALATE_AFTER", "3"))
+
+
 def escalate_after(dag_run: Any) -> int:
-    return int(_dag_param(dag_run, ESCALATE_AFTER) or os.environ.get("AIRKUBE_ALERT_ESCALATE_AFTER", "3"))
+    return escalate_after_for(getattr(dag_run, "dag", None))
+
+
+def failure_streak(states_newest_first: Iterable[str]) -> int:
+    """How many of the newest finished runs failed in a row (states `success`/`failed`, newest first)."""
+    streak = 0
+    for state in states_newest_first:
+        if state != "failed":
+            break
+        streak += 1
+    return streak
 
 
 def previous_states(dag_run: Any, limit: int) -> list[str]:
@@ -79,18 +97,25 @@ def previous_states(dag_run: Any, limit: int) -> list[str]:
     return [str(getattr(state, "value", state)) for state in rows]
 
 
-def _send_in_background(dag_run: Any, title: str, text: str, alert_type: str) -> None:
+def _send_in_background(dag_run: Any, kind: str, title: str, text: str, alert_type: str) -> None:
     settings = alert_settings()
-    conn_id = _dag_param(dag_run, SLACK_CONN_ID) or settings.slack_conn_id
-    about = f"{dag_run.dag_id} runs"
-
-    def send() -> None:
-        send_slack(conn_id, text, settings, about=about)
-        send_datadog_event(
-            title, text, alert_type=alert_type, tags=[f"dag:{dag_run.dag_id}"], settings=settings, about=about
-        )
-
-    threading.Thread(target=send, name=f"airkube-alert-{dag_run.dag_id}", daemon=True).start()
+    conn_id = _dag_param(getattr(dag_run, "dag", None), SLACK_CONN_ID) or settings.slack_conn_id
+    alert = Alert(
+        kind=kind,
+        about=f"{dag_run.dag_id} runs",
+        title=title,
+        text=text,
+        alert_type=alert_type,
+        dag_id=dag_run.dag_id,
+        tags=(f"dag:{dag_run.dag_id}",),
+        run_id=dag_run.run_id,
+    )
+    threading.Thread(
+        target=send_alert,
+        args=(alert, conn_id, settings),
+        name=f"airkube-alert-{dag_run.dag_id}",
+        daemon=True,
+    ).start()
 
 
 def _never_raise(listener):
@@ -110,15 +135,11 @@ def _never_raise(listener):
 @_never_raise
 def on_dag_run_failed(dag_run: Any, msg: str) -> None:
     threshold = escalate_after(dag_run)
-    earlier = previous_states(dag_run, threshold)
-    streak = 1
-    for state in earlier:
-        if state != "failed":
-            break
-        streak += 1
+    streak = 1 + failure_streak(previous_states(dag_run, threshold))
     if streak == threshold:  # exactly once per streak: not again at N+1, N+2, ...
         _send_in_background(
             dag_run,
+            "escalation",
             f"{dag_run.dag_id} failed {threshold} runs in a row",
             f":rotating_light: *{dag_run.dag_id}* has failed {threshold} runs in a row "
             f"(latest: {dag_run.run_id})",
@@ -134,6 +155,7 @@ def on_dag_run_success(dag_run: Any, msg: str) -> None:
     if len(earlier) == threshold and all(state == "failed" for state in earlier):
         _send_in_background(
             dag_run,
+            "recovery",
             f"{dag_run.dag_id} recovered",
             f":large_green_circle: *{dag_run.dag_id}* succeeded again ({dag_run.run_id}) after "
             f"{threshold} or more failed runs",

@@ -17,5 +17,6 @@ output "environment" {
     airflow_worker_role_arn       = module.environment.airflow_worker_role_arn
     task_role_arn                 = module.environment.task_role_arn
     cluster_autoscaler_role_arn   = module.environment.cluster_autoscaler_role_arn
+    platform_role_arn             = module.environment.platform_role_arn
   }
 }

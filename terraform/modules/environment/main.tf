@@ -75,8 +75,10 @@ module "s3" {
   name_prefix        = local.name
   kms_key_arn        = module.kms.key_arn
   log_retention_days = var.log_retention_days
-  force_destroy      = var.force_destroy
-  tags               = var.tags
+  # records.py's alerts, under AIRKUBE_DATA_URL's prefix (which the iam module knows: data_key_prefix)
+  alert_records_prefix = "${module.iam.records_prefix}alerts/"
+  force_destroy        = var.force_destroy
+  tags                 = var.tags
 }
 
 module "ecr" {

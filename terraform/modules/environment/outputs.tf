@@ -31,13 +31,19 @@ output "efs_volume_handle" {
 }
 
 output "database" {
-  description = "The metadata database: address, port, database name, master user, and the Secrets Manager secret with its password."
+  description = <<-EOT
+    The metadata database: address, port and database name; the role Airflow and PgBouncer log in as and
+    the Secrets Manager secret with its credentials; the master user and RDS's secret with its (rotated)
+    credentials, which only the platform layer's role job uses.
+  EOT
   value = {
-    address    = module.rds.address
-    port       = module.rds.port
-    db_name    = module.rds.db_name
-    username   = module.rds.username
-    secret_arn = module.rds.master_user_secret_arn
+    address            = module.rds.address
+    port               = module.rds.port
+    db_name            = module.rds.db_name
+    airflow_role       = module.rds.airflow_role
+    airflow_secret_arn = module.rds.airflow_secret_arn
+    master_username    = module.rds.username
+    master_secret_arn  = module.rds.master_user_secret_arn
   }
 }
 
@@ -59,6 +65,11 @@ output "image_registry" {
 output "airflow_worker_role_arn" {
   description = "workers.serviceAccount.annotations eks.amazonaws.com/role-arn in helm/values-<env>.yaml."
   value       = module.iam.airflow_worker_role_arn
+}
+
+output "platform_role_arn" {
+  description = "scheduler, triggerer, dagProcessor and apiServer .serviceAccount.annotations eks.amazonaws.com/role-arn in helm/values-<env>.yaml."
+  value       = module.iam.platform_role_arn
 }
 
 output "task_role_arn" {

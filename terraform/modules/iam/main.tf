@@ -1,5 +1,6 @@
-# IAM roles for service accounts (IRSA): each role trusts exactly one Kubernetes service account of the
-# cluster's OIDC provider, and grants only what that account's pods need.
+# IAM roles for service accounts (IRSA): each role trusts only the Kubernetes service accounts of the
+# cluster's OIDC provider named for it (one each, but for airflow-platform), and grants only what their
+# pods need.
 
 data "aws_partition" "current" {}
 
@@ -11,7 +12,13 @@ locals {
     airkube-task       = "system:serviceaccount:${var.namespace}:${var.task_service_account}"
     cluster-autoscaler = "system:serviceaccount:kube-system:cluster-autoscaler"
     efs-csi            = "system:serviceaccount:kube-system:efs-csi-controller-sa"
+    # Every Airflow component but the workers, one role: each sends alerts (plugins/airkube/records.py),
+    # and all need the same access: four roles would only repeat one policy four times.
+    airflow-platform = [for account in var.platform_service_accounts : "system:serviceaccount:${var.namespace}:${account}"]
   }
+
+  # Where plugins/airkube/records.py keeps the alerts and plans (<AIRKUBE_DATA_URL>/_airkube/).
+  records_prefix = "${var.data_key_prefix == "" ? "" : "${var.data_key_prefix}/"}_airkube/"
 
   bucket_rw = {
     data = var.data_bucket_arn
@@ -30,7 +37,7 @@ resource "aws_iam_role" "irsa" {
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = {
-          "${var.oidc_issuer}:sub" = each.value
+          "${var.oidc_issuer}:sub" = each.value # one account, or the list of airflow-platform's
           "${var.oidc_issuer}:aud" = "sts.amazonaws.com"
         }
       }
@@ -85,6 +92,32 @@ resource "aws_iam_role_policy" "task_s3" {
   })
 }
 
+# The scheduler, triggerer, dag-processor and api-server: the records under <AIRKUBE_DATA_URL>/_airkube/
+# only (they write alert records and the api-server's platform page reads them and the plans), nothing
+# else of the data bucket. records.py writes each object with one PUT and deletes nothing on S3.
+resource "aws_iam_role_policy" "platform_records" {
+  name = "s3-records"
+  role = aws_iam_role.irsa["airflow-platform"].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "ListRecords"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = [var.data_bucket_arn]
+        Condition = { StringLike = { "s3:prefix" = ["${local.records_prefix}*"] } }
+      },
+      {
+        Sid      = "ReadWriteRecords"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject"]
+        Resource = ["${var.data_bucket_arn}/${local.records_prefix}*"]
+      },
+    ]
+  })
+}
+
 # The Cluster Autoscaler: describe everything, resize only the Auto Scaling groups tagged for this cluster.
 resource "aws_iam_role_policy" "cluster_autoscaler" {
   name = "cluster-autoscaler"
@@ -130,7 +163,7 @@ resource "aws_iam_role_policy" "cluster_autoscaler" {
 # The data bucket is encrypted with the environment's key: whoever reads or writes it needs the key too,
 # and only through S3.
 resource "aws_iam_role_policy" "data_key" {
-  for_each = toset(["airflow-worker", "airkube-task"])
+  for_each = toset(["airflow-worker", "airkube-task", "airflow-platform"])
   name     = "kms-data"
   role     = aws_iam_role.irsa[each.key].id
   policy = jsonencode({

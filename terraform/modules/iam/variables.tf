@@ -51,6 +51,35 @@ variable "task_service_account" {
   default     = "airkube-task"
 }
 
+variable "platform_service_accounts" {
+  description = <<-EOT
+    The service accounts of the scheduler, triggerer, dag-processor and api-server, which write alert
+    records (and the api-server reads them): the chart names them <release>-<component>, HELM_RELEASE in
+    helm/helm.mk being airflow.
+  EOT
+  type        = list(string)
+  default     = ["airflow-scheduler", "airflow-triggerer", "airflow-dag-processor", "airflow-api-server"]
+
+  validation {
+    condition     = length(var.platform_service_accounts) > 0 && !contains(var.platform_service_accounts, var.worker_service_account)
+    error_message = "platform_service_accounts must name at least one account, and not the workers' (their role is airflow-worker)."
+  }
+}
+
+variable "data_key_prefix" {
+  description = <<-EOT
+    The key prefix of AIRKUBE_DATA_URL in the data bucket (airkube for s3://airkube-<env>-data/airkube in
+    helm/values-<env>.yaml), without slashes: the platform role reaches only its _airkube/ records.
+  EOT
+  type        = string
+  default     = "airkube"
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*)?$", var.data_key_prefix))
+    error_message = "data_key_prefix must be S3 key segments joined by single slashes, with no leading or trailing slash (e.g. airkube), or empty for the bucket's root."
+  }
+}
+
 variable "data_bucket_arn" {
   description = "The data bucket (s3 module's data_bucket_arn): worker and task pods read and write it."
   type        = string

@@ -1,6 +1,7 @@
 # Airflow's metadata database: PostgreSQL 16 on RDS, encrypted with the environment's key, in the database
 # subnets only, reachable only from the EKS cluster security group (PgBouncer), its master password kept by
-# RDS in Secrets Manager, with Performance Insights and enhanced monitoring on.
+# RDS in Secrets Manager, with Performance Insights and enhanced monitoring on; and the password of the
+# least-privileged role Airflow and PgBouncer log in as (terraform/platform/sql/airflow_role.sql makes it).
 
 data "aws_partition" "current" {}
 
@@ -124,4 +125,44 @@ resource "aws_db_instance" "this" {
   tags = var.tags
 
   depends_on = [aws_iam_role_policy_attachment.monitoring]
+}
+
+# --- The role Airflow and PgBouncer log in as, instead of the master user ---
+
+# RDS rotates the master password every 7 days, and PgBouncer's users.txt (written by the platform layer)
+# cannot follow it. Airflow's role is not superuser, cannot create roles or databases, and owns only its
+# own schema (terraform/platform/sql/airflow_role.sql, run by the platform layer as the master user before
+# the chart's migration job). Its password changes only on purpose, so PgBouncer never holds a stale one:
+#   terraform apply -replace='module.environment.module.rds.aws_secretsmanager_secret_version.airflow'
+# then `make apply-platform`, which sets it in the database and in PgBouncer's users.txt (README.md).
+data "aws_secretsmanager_random_password" "airflow" {
+  password_length = 40
+  # Letters and digits only: it goes into URLs and into PgBouncer's users.txt between double quotes.
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "airflow" {
+  #checkov:skip=CKV2_AWS_57:Rotated on purpose (replace the version, then make apply-platform): PgBouncer's users.txt is written at apply time and could not follow an automatic rotation.
+  name_prefix = "${var.name}-metadata-db-${var.airflow_role}-"
+  description = "${var.name}: the metadata database role ${var.airflow_role} (Airflow and PgBouncer), JSON with username and password"
+  kms_key_id  = var.kms_key_arn
+  tags        = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "airflow" {
+  secret_id = aws_secretsmanager_secret.airflow.id
+  secret_string = jsonencode({
+    username = var.airflow_role
+    password = data.aws_secretsmanager_random_password.airflow.random_password
+  })
+
+  lifecycle {
+    # The data source draws a new password at every plan; only a deliberate -replace takes one.
+    ignore_changes = [secret_string]
+
+    precondition {
+      condition     = var.airflow_role != aws_db_instance.this.username
+      error_message = "airflow_role must not be the master user (${aws_db_instance.this.username}): Airflow must not log in as it."
+    }
+  }
 }

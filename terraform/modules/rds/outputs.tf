@@ -27,3 +27,13 @@ output "security_group_id" {
   description = "The database's security group."
   value       = aws_security_group.this.id
 }
+
+output "airflow_role" {
+  description = "The role Airflow and PgBouncer log in as (terraform/platform/sql/airflow_role.sql makes it)."
+  value       = var.airflow_role
+}
+
+output "airflow_secret_arn" {
+  description = "The Secrets Manager secret with the Airflow role's credentials (JSON with username and password)."
+  value       = aws_secretsmanager_secret_version.airflow.arn
+}

@@ -155,6 +155,18 @@ variable "kms_key_arn" {
   }
 }
 
+variable "airflow_role" {
+  description = "The database role Airflow and PgBouncer log in as (not the master user); also the name of the schema it owns."
+  type        = string
+  default     = "airflow_app"
+
+  validation {
+    # A PostgreSQL identifier that needs no quoting (the master user's name is refused by a precondition).
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.airflow_role))
+    error_message = "airflow_role must be a lowercase PostgreSQL identifier: letters, digits and underscores, at most 63."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of the module."
   type        = map(string)

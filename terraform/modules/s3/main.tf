@@ -172,6 +172,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
+  # The record of every alert sent (plugins/airkube/records.py): the platform page shows recent ones, no
+  # one needs them for ever. (Their old versions then go with the rule above.)
+  rule {
+    id     = "expire-alert-records"
+    status = "Enabled"
+    filter {
+      prefix = var.alert_records_prefix
+    }
+    expiration {
+      days = var.alert_retention_days
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.this]
 }
 

@@ -29,6 +29,27 @@ variable "log_retention_days" {
   }
 }
 
+variable "alert_records_prefix" {
+  description = "Where the data bucket keeps the alert records, <data key prefix>/_airkube/alerts/ (the iam module's records_prefix + alerts/)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.alert_records_prefix, "/_airkube/alerts/") || var.alert_records_prefix == "_airkube/alerts/"
+    error_message = "alert_records_prefix must end in _airkube/alerts/ (plugins/airkube/records.py's layout), e.g. airkube/_airkube/alerts/: another prefix would expire pipeline data."
+  }
+}
+
+variable "alert_retention_days" {
+  description = "Days the data bucket keeps an alert record (the platform page's history of alerts)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.alert_retention_days >= 7 && var.alert_retention_days <= 3650
+    error_message = "alert_retention_days must be 7 to 3650 days."
+  }
+}
+
 variable "noncurrent_version_retention_days" {
   description = "Days an overwritten or deleted object's old version is kept (the window to undo a mistake)."
   type        = number

@@ -60,12 +60,80 @@ run "least_privilege_policies" {
     error_message = "the autoscaler may only describe this cluster's node groups"
   }
   assert {
-    condition = toset(keys(aws_iam_role_policy.data_key)) == toset(["airflow-worker", "airkube-task"]) && alltrue([
+    condition = toset(keys(aws_iam_role_policy.data_key)) == toset(["airflow-worker", "airkube-task", "airflow-platform"]) && alltrue([
       for p in values(aws_iam_role_policy.data_key) : jsondecode(p.policy).Statement[0].Resource == var.data_kms_key_arn
       && jsondecode(p.policy).Statement[0].Condition.StringLike["kms:ViaService"] == "s3.*.amazonaws.com"
     ])
-    error_message = "worker and task pods may use the data key, through S3 only"
+    error_message = "worker, task and platform pods may use the data key, through S3 only"
   }
+}
+
+# The scheduler, triggerer, dag-processor and api-server send alerts: one role, their records only.
+run "platform_role_reaches_only_the_records" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role.irsa["airflow-platform"].name == "airkube-staging-airflow-platform"
+    error_message = "the platform role's name must match helm/values-staging.yaml's IRSA annotations"
+  }
+  assert {
+    condition = (toset(jsondecode(aws_iam_role.irsa["airflow-platform"].assume_role_policy).Statement[0].Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE:sub"])
+      == toset(["system:serviceaccount:airflow:airflow-scheduler", "system:serviceaccount:airflow:airflow-triggerer",
+    "system:serviceaccount:airflow:airflow-dag-processor", "system:serviceaccount:airflow:airflow-api-server"]))
+    error_message = "the platform role must trust exactly the chart's scheduler, triggerer, dag-processor and api-server accounts"
+  }
+  assert {
+    condition = (jsondecode(aws_iam_role_policy.platform_records.policy).Statement[0].Action == ["s3:ListBucket"]
+      && jsondecode(aws_iam_role_policy.platform_records.policy).Statement[0].Resource == ["arn:aws:s3:::airkube-staging-data"]
+    && jsondecode(aws_iam_role_policy.platform_records.policy).Statement[0].Condition == { StringLike = { "s3:prefix" = ["airkube/_airkube/*"] } })
+    error_message = "the platform role may list the data bucket under airkube/_airkube/ only"
+  }
+  assert {
+    condition = (toset(jsondecode(aws_iam_role_policy.platform_records.policy).Statement[1].Action) == toset(["s3:GetObject", "s3:PutObject"])
+    && jsondecode(aws_iam_role_policy.platform_records.policy).Statement[1].Resource == ["arn:aws:s3:::airkube-staging-data/airkube/_airkube/*"])
+    error_message = "the platform role may read and write objects under airkube/_airkube/ only, and delete none"
+  }
+  assert {
+    condition = (length(jsondecode(aws_iam_role_policy.platform_records.policy).Statement) == 2 && alltrue([
+      for s in jsondecode(aws_iam_role_policy.platform_records.policy).Statement : s.Effect == "Allow" && !contains(flatten([s.Resource]), "*")
+    ]))
+    error_message = "the platform role's S3 policy has the two statements above and nothing else"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.data_key["airflow-platform"].policy).Statement[0].Condition.StringLike["kms:ViaService"] == "s3.*.amazonaws.com"
+    error_message = "the platform role uses the data key through S3 only"
+  }
+  assert {
+    condition     = output.records_prefix == "airkube/_airkube/"
+    error_message = "the records prefix (the s3 module's alert expiry) is <data key prefix>/_airkube/"
+  }
+}
+
+run "records_prefix_follows_the_data_url" {
+  command = plan
+  variables {
+    data_key_prefix = ""
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.platform_records.policy).Statement[1].Resource == ["arn:aws:s3:::airkube-staging-data/_airkube/*"]
+    error_message = "with AIRKUBE_DATA_URL at the bucket's root, the records are _airkube/"
+  }
+}
+
+run "rejects_a_data_key_prefix_with_slashes_around" {
+  command = plan
+  variables {
+    data_key_prefix = "airkube/"
+  }
+  expect_failures = [var.data_key_prefix]
+}
+
+run "rejects_the_worker_account_as_a_platform_account" {
+  command = plan
+  variables {
+    platform_service_accounts = ["airflow-scheduler", "airflow-worker"]
+  }
+  expect_failures = [var.platform_service_accounts]
 }
 
 run "rejects_bad_oidc_provider_arn" {

@@ -151,3 +151,40 @@ run "rejects_a_key_alias_for_a_key_arn" {
   }
   expect_failures = [var.kms_key_arn]
 }
+
+run "airflow_logs_in_as_its_own_role_with_a_kept_password" {
+  command = plan
+
+  assert {
+    condition     = var.airflow_role != aws_db_instance.this.username
+    error_message = "Airflow and PgBouncer must not log in as the master user, whose password RDS rotates"
+  }
+  assert {
+    condition     = jsondecode(aws_secretsmanager_secret_version.airflow.secret_string).username == var.airflow_role
+    error_message = "the role's secret names the role"
+  }
+  assert {
+    condition     = data.aws_secretsmanager_random_password.airflow.password_length >= 32 && data.aws_secretsmanager_random_password.airflow.exclude_punctuation
+    error_message = "the role's password is generated, at least 32 letters and digits (it goes into URLs and users.txt)"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret.airflow.kms_key_id == var.kms_key_arn
+    error_message = "the role's secret is encrypted with the environment's key"
+  }
+}
+
+run "rejects_a_role_name_that_needs_quoting" {
+  command = plan
+  variables {
+    airflow_role = "Airflow-App"
+  }
+  expect_failures = [var.airflow_role]
+}
+
+run "rejects_the_master_user_as_airflow_role" {
+  command = plan
+  variables {
+    airflow_role = "airflow"
+  }
+  expect_failures = [aws_secretsmanager_secret_version.airflow]
+}

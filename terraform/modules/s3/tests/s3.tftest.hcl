@@ -7,8 +7,9 @@ mock_provider "aws" {
 }
 
 variables {
-  name_prefix = "airkube-test"
-  kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  name_prefix          = "airkube-test"
+  alert_records_prefix = "airkube/_airkube/alerts/"
+  kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 }
 
 run "private_versioned_encrypted_buckets" {
@@ -63,6 +64,32 @@ run "access_and_flow_logs_land_in_the_logs_bucket" {
     s.Condition.StringEquals["aws:SourceAccount"] == "123456789012" if s.Effect == "Allow"]) && length(jsondecode(aws_s3_bucket_policy.logs.policy).Statement) == 4
     error_message = "log delivery must be allowed for this account's resources only"
   }
+}
+
+run "alert_records_expire_and_nothing_else_of_the_data" {
+  command = plan
+
+  assert {
+    condition = [for r in aws_s3_bucket_lifecycle_configuration.data.rule : [r.filter[0].prefix, r.expiration[0].days] if length(r.expiration) > 0] == [
+    ["airkube/_airkube/alerts/", 90]]
+    error_message = "the data bucket expires alert records (airkube/_airkube/alerts/) after 90 days, and no other current object"
+  }
+}
+
+run "rejects_an_alert_prefix_outside_the_records" {
+  command = plan
+  variables {
+    alert_records_prefix = "airkube/"
+  }
+  expect_failures = [var.alert_records_prefix]
+}
+
+run "rejects_short_alert_retention" {
+  command = plan
+  variables {
+    alert_retention_days = 1
+  }
+  expect_failures = [var.alert_retention_days]
 }
 
 run "old_logs_expire" {

@@ -15,6 +15,8 @@ from airkube_plan.planner import DEFERRABLE_MODES, plan_dag
 from airkube_plan.report import Plan
 
 GOAL_RATIO = 1.25
+ENV_DATA_URL = "env"
+"""`--record` without a URL: the data root the environment's Airflow components use."""
 
 
 def _hours(seconds: float) -> str:
@@ -90,6 +92,14 @@ def parser() -> argparse.ArgumentParser:
     args.add_argument(
         "--plot", type=Path, metavar="FILE.png", help="draw nodes, running tasks and pending pods"
     )
+    args.add_argument(
+        "--record",
+        nargs="?",
+        const=ENV_DATA_URL,
+        metavar="DATA_URL",
+        help="record the plan for the platform page under DATA_URL/_airkube/plans/ (default: the "
+        "environment's own AIRKUBE_DATA_URL, from its Helm values)",
+    )
     return args
 
 
@@ -124,6 +134,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, KeyError, OSError) as err:
         print(f"airkube-plan: {err}", file=sys.stderr)
         return 2
+    if options.record:
+        # Before the output: a plan that cannot be recorded fails the command, stating where.
+        data_url = (
+            environment.limits.library_env.get("AIRKUBE_DATA_URL")
+            if options.record == ENV_DATA_URL
+            else options.record
+        )
+        try:
+            if not data_url:
+                raise ValueError(
+                    f"the Helm values of {options.env} set no AIRKUBE_DATA_URL; give --record URL"
+                )
+            from airkube import records
+
+            where = records.write_plan(plan.as_json(), data_url=data_url, dag_id=plan.dag_id, env=plan.env)
+        except Exception as err:  # any storage error (S3 credentials, permissions): say it, exit 2
+            print(f"airkube-plan: plan not recorded: {type(err).__name__}: {err}", file=sys.stderr)
+            return 2
+        print(f"airkube-plan: plan recorded at {where}", file=sys.stderr)
     if options.plot:
         from airkube_plan.plot import draw
 

@@ -1,0 +1,138 @@
+"""What people do in Airflow's web UI on the local platform, done in a real browser.
+
+Headless Chromium through Playwright (tests/browser/conftest.py); every step's screenshot is a test
+artifact under .local/artifacts/browser/. What the browser shows is checked against the REST API, so a
+page that renders but shows something else fails.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pendulum
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from browser_support import Screenshots, log_in
+from local_platforms import StartedPlatform
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+RUN_TIMEOUT = 180
+
+
+def _wait_for_runs(platform: StartedPlatform, dag_id: str, count: int, run_type: str) -> list[dict]:
+    """Until `count` runs of `run_type` have finished; those runs."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        runs = [run for run in platform.api.runs(dag_id) if run["run_type"] == run_type]
+        if len(runs) >= count and all(run["state"] in ("success", "failed") for run in runs):
+            return runs
+        if time.monotonic() > deadline:
+            pytest.fail(f"{dag_id}: {count} {run_type} runs not finished within {RUN_TIMEOUT}s: {runs}")
+        time.sleep(2)
+
+
+def test_log_in(chromium: Browser, ui_platform: StartedPlatform, shot: Screenshots) -> None:
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(ui_platform.platform.api_url() + "/dags")
+        expect(page.locator("#username")).to_be_visible()  # not signed in: the login form, not the DAGs
+        shot(page, "login-form")
+        log_in(page, ui_platform)
+        expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+        shot(page, "home")
+    finally:
+        context.close()
+
+
+def test_the_dag_list_shows_every_dag_and_no_import_error(
+    page: Page, ui_platform: StartedPlatform, shot: Screenshots
+) -> None:
+    dag_ids = sorted(dag["dag_id"] for dag in ui_platform.api._call("GET", "/dags")["dags"])
+    assert {"high_priorities", "sources_fanout", "browser_small", "browser_failing"} <= set(dag_ids)
+    page.goto("/dags")
+    expect(page.get_by_text(f"{len(dag_ids)} Dags", exact=True)).to_be_visible()
+    for dag_id in dag_ids:
+        expect(page.get_by_role("link", name=dag_id, exact=True)).to_be_visible()
+    shot(page, "dags")
+    assert ui_platform.api.import_errors() == []
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    expect(page.get_by_text("Dag Import Errors")).to_have_count(0)
+
+
+def test_high_priorities_opens_with_its_graph(
+    page: Page, ui_platform: StartedPlatform, shot: Screenshots
+) -> None:
+    tasks = ui_platform.api._call("GET", "/dags/high_priorities/tasks")["tasks"]
+    # The graph starts with task groups collapsed: one node per group or ungrouped task.
+    top_level = {task["task_id"].split(".", 1)[0] for task in tasks}
+    page.goto("/dags/high_priorities")
+    expect(page.get_by_role("heading", name="high_priorities")).to_be_visible()
+    page.get_by_role("button", name="Show Graph (Press g)").click()
+    nodes = page.locator(".react-flow__node")
+    expect(nodes).to_have_count(len(top_level), timeout=60_000)
+    for name in ("orders", "payments"):
+        assert name in top_level
+        expect(nodes.filter(has_text=name).first).to_be_visible()
+    shot(page, "graph")
+
+
+def test_a_run_triggered_from_the_dialog_succeeds(
+    page: Page, ui_platform: StartedPlatform, shot: Screenshots
+) -> None:
+    page.goto("/dags/browser_small")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Single Run", exact=True)).to_be_visible()
+    shot(page, "dialog")
+    dialog.get_by_role("button", name="Trigger").click()
+    page.wait_for_url(re.compile(r"/dags/browser_small/runs/manual__"))  # the UI opens the new run
+    [run] = _wait_for_runs(ui_platform, "browser_small", 1, "manual")
+    assert run["state"] == "success"
+    page.reload()
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    shot(page, "succeeded")
+
+
+def test_a_three_date_backfill_from_the_dialog_runs_three_dates(
+    page: Page, ui_platform: StartedPlatform, shot: Screenshots
+) -> None:
+    page.goto("/dags/browser_small")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Backfill", exact=True).click()
+    for day in ("2026/11/01", "2026/11/03"):  # From, then To: each typed after opening its picker
+        dialog.get_by_text("Select date and time").first.click()
+        page.keyboard.type(day)
+    dialog.get_by_role("heading").first.click()  # closes the date picker
+    expect(dialog.get_by_text("3 runs will be triggered.")).to_be_visible()
+    page.wait_for_timeout(500)  # only for the screenshot: the picker's fade-out
+    shot(page, "dialog")
+    dialog.get_by_role("button", name="Run Backfill").click()
+    runs = _wait_for_runs(ui_platform, "browser_small", 3, "backfill")
+    starts = sorted(pendulum.parse(run["data_interval_start"]).date().isoformat() for run in runs)
+    assert starts == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert {run["state"] for run in runs} == {"success"}
+    page.goto("/dags/browser_small/runs")
+    for run in runs:
+        expect(page.get_by_role("link", name=run["dag_run_id"])).to_be_visible()
+    shot(page, "runs")
+
+
+def test_a_failed_tasks_log_shows_the_containers_error(
+    page: Page, ui_platform: StartedPlatform, shot: Screenshots
+) -> None:
+    night = pendulum.datetime(2026, 11, 22, tz="UTC")
+    run_id = ui_platform.api.trigger("browser_failing", night, night.add(days=1))
+    assert ui_platform.api.wait_for_run("browser_failing", run_id, RUN_TIMEOUT).state == "failed"
+    page.goto("/dags/browser_failing/runs")
+    page.get_by_role("link", name=run_id).click()
+    page.get_by_role("row").get_by_role("link", name="fails").click()  # the run's task instance
+    expect(page.get_by_role("link", name="Logs", exact=True)).to_be_visible()
+    # The command holds "$((6 * 7))"; only the container's own output holds "42".
+    expect(page.get_by_text("airkube-browser: source 42 unreachable").first).to_be_visible()
+    shot(page, "log")
