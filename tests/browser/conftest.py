@@ -56,9 +56,12 @@ with DAG(
 """
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def ui_platform() -> Iterator[StartedPlatform]:
-    """The local platform serving the repository's DAGs and the small browser-test DAGs."""
+    """The local platform serving the repository's DAGs and the small browser-test DAGs. Module scope, and one
+    module (test_web_ui.py): a "package" fixture in a folder without __init__.py lives for the whole
+    session, and Playwright's sync API, while running, leaves an event loop set in the main thread that
+    breaks every later asyncio.run() (the S3 filesystem's, for one)."""
     dag_files = {path.name: path.read_text() for path in sorted((REPO / "dags").glob("*.py"))}
     dag_files["browser_dags.py"] = BROWSER_DAGS
     with started_platform("airkube-browser-", dag_files) as started:
@@ -67,7 +70,7 @@ def ui_platform() -> Iterator[StartedPlatform]:
         yield started
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:
@@ -79,7 +82,7 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def signed_in(chromium: Browser, ui_platform: StartedPlatform) -> Iterator[BrowserContext]:
     """A browser context that has logged in once; each test opens its own page in it."""
     context = chromium.new_context(
