@@ -8,7 +8,6 @@ page that renders but shows something else fails.
 from __future__ import annotations
 
 import re
-import time
 
 import pendulum
 import pytest
@@ -20,18 +19,6 @@ from local_platforms import StartedPlatform
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 RUN_TIMEOUT = 180
-
-
-def _wait_for_runs(platform: StartedPlatform, dag_id: str, count: int, run_type: str) -> list[dict]:
-    """Until `count` runs of `run_type` have finished; those runs."""
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while True:
-        runs = [run for run in platform.api.runs(dag_id) if run["run_type"] == run_type]
-        if len(runs) >= count and all(run["state"] in ("success", "failed") for run in runs):
-            return runs
-        if time.monotonic() > deadline:
-            pytest.fail(f"{dag_id}: {count} {run_type} runs not finished within {RUN_TIMEOUT}s: {runs}")
-        time.sleep(2)
 
 
 def test_log_in(chromium: Browser, ui_platform: StartedPlatform, shot: Screenshots) -> None:
@@ -51,7 +38,7 @@ def test_log_in(chromium: Browser, ui_platform: StartedPlatform, shot: Screensho
 def test_the_dag_list_shows_every_dag_and_no_import_error(
     page: Page, ui_platform: StartedPlatform, shot: Screenshots
 ) -> None:
-    dag_ids = sorted(dag["dag_id"] for dag in ui_platform.api._call("GET", "/dags")["dags"])
+    dag_ids = sorted(dag["dag_id"] for dag in ui_platform.api.dags())
     assert {"high_priorities", "sources_fanout", "browser_small", "browser_failing"} <= set(dag_ids)
     page.goto("/dags")
     expect(page.get_by_text(f"{len(dag_ids)} Dags", exact=True)).to_be_visible()
@@ -67,7 +54,7 @@ def test_the_dag_list_shows_every_dag_and_no_import_error(
 def test_high_priorities_opens_with_its_graph(
     page: Page, ui_platform: StartedPlatform, shot: Screenshots
 ) -> None:
-    tasks = ui_platform.api._call("GET", "/dags/high_priorities/tasks")["tasks"]
+    tasks = ui_platform.api.tasks("high_priorities")
     # The graph starts with task groups collapsed: one node per group or ungrouped task.
     top_level = {task["task_id"].split(".", 1)[0] for task in tasks}
     page.goto("/dags/high_priorities")
@@ -91,7 +78,7 @@ def test_a_run_triggered_from_the_dialog_succeeds(
     shot(page, "dialog")
     dialog.get_by_role("button", name="Trigger").click()
     page.wait_for_url(re.compile(r"/dags/browser_small/runs/manual__"))  # the UI opens the new run
-    [run] = _wait_for_runs(ui_platform, "browser_small", 1, "manual")
+    [run] = ui_platform.api.wait_for_runs("browser_small", "manual", 1, RUN_TIMEOUT)
     assert run["state"] == "success"
     page.reload()
     expect(page.get_by_text("Success", exact=True).first).to_be_visible()
@@ -113,7 +100,7 @@ def test_a_three_date_backfill_from_the_dialog_runs_three_dates(
     page.wait_for_timeout(500)  # only for the screenshot: the picker's fade-out
     shot(page, "dialog")
     dialog.get_by_role("button", name="Run Backfill").click()
-    runs = _wait_for_runs(ui_platform, "browser_small", 3, "backfill")
+    runs = ui_platform.api.wait_for_runs("browser_small", "backfill", 3, RUN_TIMEOUT)
     starts = sorted(pendulum.parse(run["data_interval_start"]).date().isoformat() for run in runs)
     assert starts == ["2026-11-01", "2026-11-02", "2026-11-03"]
     assert {run["state"] for run in runs} == {"success"}

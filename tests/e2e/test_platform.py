@@ -6,7 +6,6 @@ import json
 import socket
 import statistics
 import subprocess
-import time
 
 import pendulum
 import pytest
@@ -65,13 +64,7 @@ def test_a_backfill_over_three_dates_gives_three_runs_and_three_partitions(runni
     # sources_fanout runs at 06:00 UTC: its intervals start on Nov 1, 2 and 3 at 06:00.
     first = pendulum.datetime(2026, 11, 1, 6, tz="UTC")
     api.backfill("sources_fanout", first, first.add(days=2))
-    deadline = time.monotonic() + RUN_TIMEOUT
-    runs: list[dict] = []
-    while time.monotonic() < deadline:
-        runs = [run for run in api.runs("sources_fanout") if run["run_type"] == "backfill"]
-        if len(runs) == 3 and all(run["state"] in ("success", "failed") for run in runs):
-            break
-        time.sleep(3)
+    runs = api.wait_for_runs("sources_fanout", "backfill", 3, RUN_TIMEOUT)
     assert sorted(run["state"] for run in runs) == ["success"] * 3
     summaries = running_platform.data_dir / "sources_fanout" / "summarize"
     assert sorted(p.name for p in summaries.iterdir()) == [

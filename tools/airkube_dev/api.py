@@ -140,6 +140,29 @@ class AirflowApi:
     def runs(self, dag_id: str) -> list[dict]:
         return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
 
+    def wait_for_runs(self, dag_id: str, run_type: str, count: int, timeout: float) -> list[dict]:
+        """Until at least `count` runs of `run_type` (e.g. a backfill's) exist and all have finished;
+        those runs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = [run for run in self.runs(dag_id) if run["run_type"] == run_type]
+            if len(runs) >= count and all(run["state"] in FINISHED for run in runs):
+                return runs
+            if time.monotonic() > deadline:
+                states = sorted(run["state"] for run in runs)
+                raise PlatformError(
+                    f"{dag_id}: {count} {run_type} runs not finished after {timeout:.0f}s: {states}"
+                )
+            time.sleep(2)
+
+    def dags(self) -> list[dict]:
+        """Every DAG the REST API lists (the DAG list page's content)."""
+        return self._call("GET", "/dags", params={"limit": PAGE})["dags"]
+
+    def tasks(self, dag_id: str) -> list[dict]:
+        """The DAG's tasks, task group members by their full id (`group.task`)."""
+        return self._call("GET", f"/dags/{dag_id}/tasks")["tasks"]
+
     def result(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
         """A task instance's result: its XCom return_value, as the UI's XCom tab shows it."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
