@@ -19,6 +19,7 @@ from kubernetes import client, config, watch
 from airkube_dev.api import AirflowApi
 from airkube_dev.k8s_platform import NAMESPACE, KubernetesPlatform
 from receivers import HttpReceiver, StatsdReceiver
+from run_diagnosis import task_log, why_failed
 
 _HEADER = """
 from datetime import timedelta
@@ -26,11 +27,11 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 
-from airkube import TaskTemplate
+from airkube import TaskFamily
 
 quick = {"retry_delay": timedelta(seconds=1), "retry_exponential_backoff": 0}
-pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], operator_kwargs=quick)
-shell = TaskTemplate(image="pipeline", command=["sh", "-c"], operator_kwargs=quick)
+pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], operator_kwargs=quick)
+shell = TaskFamily(image="pipeline", command=["sh", "-c"], operator_kwargs=quick)
 
 
 def dag(dag_id):
@@ -170,20 +171,10 @@ class K8sPlatform:
     runs: dict[str, str] = field(default_factory=dict)
 
     def task_log(self, dag_id: str, task_id: str, try_number: int) -> str:
-        logs = self.platform.layout.airflow_home / "logs" / f"dag_id={dag_id}"
-        found = sorted(logs.glob(f"run_id=*/task_id={task_id}/**/attempt={try_number}.log"))
-        return "\n".join(path.read_text() for path in found)
+        return task_log(self.platform.layout.airflow_home / "logs", dag_id, task_id, try_number)
 
     def why_failed(self, dag_id: str, run_id: str) -> str:
-        """The failed tasks' container and error lines, so a failed run in CI says why without its logs."""
-        lines = []
-        for ti in self.api.task_instances(dag_id, run_id):
-            if ti["state"] != "failed":
-                continue
-            for line in self.task_log(dag_id, ti["task_id"], ti["try_number"]).splitlines():
-                if "[base]" in line or '"level":"error"' in line:
-                    lines.append(f"{ti['task_id']}[{ti['map_index']}]: {line[:400]}")
-        return "\n".join(lines)
+        return why_failed(self.api, self.platform.layout.airflow_home / "logs", dag_id, run_id)
 
 
 def kube_client(kubeconfig: Path) -> client.CoreV1Api:

@@ -20,6 +20,7 @@ from airkube_dev.api import AirflowApi
 from airkube_dev.database import SUPERUSER
 from airkube_dev.platform import Platform
 from receivers import HttpReceiver, StatsdReceiver
+from run_diagnosis import why_failed
 from snapshots import snapshot
 
 SLICE_DAG = "faults_slice"
@@ -146,7 +147,10 @@ def remove_tree(folder: Path) -> None:
 
 
 def assert_nothing_lost(env: FaultPlatform, run: FaultRun) -> None:
-    assert run.state == "success", f"the run ended {run.state}"
+    assert run.state == "success", (
+        f"the run ended {run.state}:\n"
+        f"{why_failed(env.api, env.platform.layout.airflow_home / 'logs', SLICE_DAG, env.baseline_run)}"
+    )
     assert snapshot(env.data_dir / SLICE_DAG) == env.baseline, "outputs differ from the fault-free run"
 
 
