@@ -3,7 +3,7 @@
 Production runs every task as a KubernetesExecutor worker pod that runs KubernetesPodOperator, which
 starts the task pod: two pods before the task's code runs. `make dev` runs tasks as local processes
 instead, so its timings say nothing about that. This runs one run of bench/dags/nightly_slice.py
-(4 sources x extract..publish of high_priorities, same TaskTemplate and commands, at most 4 tasks at
+(4 sources x extract..publish of high_priorities, same TaskFamily and commands, at most 4 tasks at
 once) on a LocalExecutor platform, then on the Kubernetes platform (tools/kube_standin: worker pods
 are local processes, task pods podman containers of the task image), each started, used and
 stopped here on free ports in a temp dir, one after the other. It prints side by side:

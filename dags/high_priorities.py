@@ -10,7 +10,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
 
-from airkube import TaskTemplate
+from airkube import TaskFamily
 
 SOURCES = (
     "orders",
@@ -56,7 +56,7 @@ SOURCES = (
 )
 STEPS = ("extract", "validate", "clean", "enrich", "publish")
 
-pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="small")
+pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], size="small")
 
 with DAG(
     dag_id="high_priorities",

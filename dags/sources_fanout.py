@@ -13,9 +13,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from airkube import TaskTemplate
+from airkube import TaskFamily
 
-pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"])
+pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"])
 
 with DAG(
     dag_id="sources_fanout",

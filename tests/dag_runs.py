@@ -27,8 +27,14 @@ class DagRunResult:
     """the same keys -> the task instance's XCom return_value, for those that pushed one"""
 
 
-def run_dag_source(dags_folder: Path, source: str, dag_var: str = "dag") -> DagRunResult:
-    """Write `source` as a DAG file into the dags folder `dag.test()` reads, run it, remove it."""
+def run_dag_source(
+    dags_folder: Path,
+    source: str,
+    dag_var: str = "dag",
+    logical_date: pendulum.DateTime | None = LOGICAL_DATE,
+) -> DagRunResult:
+    """Write `source` as a DAG file into the dags folder `dag.test()` reads, run it, remove it.
+    `logical_date=None` makes a run without a data interval, as an asset-triggered run is."""
     path = dags_folder / f"t_{uuid.uuid4().hex}.py"
     path.write_text(textwrap.dedent(source))
     try:
@@ -37,7 +43,7 @@ def run_dag_source(dags_folder: Path, source: str, dag_var: str = "dag") -> DagR
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         dag = getattr(module, dag_var)
-        dag_run = dag.test(logical_date=LOGICAL_DATE)
+        dag_run = dag.test(logical_date=logical_date)
         states, tries = {}, {}
         for ti in dag_run.get_task_instances():
             key = _key(ti.task_id, ti.map_index)

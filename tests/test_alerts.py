@@ -24,10 +24,10 @@ DAG_SOURCE = """
     from datetime import timedelta
     import pendulum
     from airflow.sdk import DAG
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
     fast = {"owner": "data-eng", "retry_delay": timedelta(seconds=0), "retry_exponential_backoff": 0}
-    tpl = TaskTemplate(image="pipeline", command=[sys.executable, "-c"], operator_kwargs=fast)
+    tpl = TaskFamily(image="pipeline", command=[sys.executable, "-c"], operator_kwargs=fast)
     with DAG("alerts_dag", schedule="@daily", start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
         tpl.task("step", arguments=[CODE])
 """
@@ -87,9 +87,9 @@ def test_a_final_failure_sends_one_slack_message_and_one_datadog_event(receivers
     events = datadog.posts_to("/api/v1/events")
     assert len(events) == 1
     assert events[0]["alert_type"] == "warning" and events[0]["title"] == "alerts_dag.step failed"
-    assert {"dag:alerts_dag", "task:step", "team:data-eng", "env:test"} <= set(events[0]["tags"])
+    assert {"dag_id:alerts_dag", "task_id:step", "team:data-eng", "env:test"} <= set(events[0]["tags"])
     finished = [line for line in statsd.lines() if line.startswith("airkube.task.finished")]
-    assert any("outcome:failed" in line and "dag:alerts_dag" in line for line in finished)
+    assert sum("state:failed" in line and "dag_id:alerts_dag" in line for line in finished) == 1
 
 
 @pytest.mark.parametrize(("status", "delay"), [(500, 0.0), (200, 5.0)], ids=["slack-500", "slack-hangs"])
@@ -114,11 +114,12 @@ def test_a_success_sends_metrics_and_no_alert(receivers, airflow_db):
     result = _run(airflow_db, SUCCEED)
     assert result.task_states == {"step": "success"}
     assert slack.requests == [] and datadog.requests == []
-    lines = statsd.lines()
-    duration = [line for line in lines if line.startswith("airkube.task.duration:")]
-    assert duration and "|ms|" in duration[0]
-    for tag in ("dag:alerts_dag", "task:step", "team:data-eng", "env:test", "outcome:success"):
-        assert tag in duration[0]
+    # One count, tagged with Airflow's tag names; the duration is Airflow's own task.duration.
+    (finished,) = statsd.lines()
+    name, tags = finished.split("|#")
+    assert name == "airkube.task.finished:1|c"
+    expected = ["dag_id:alerts_dag", "task_id:step", "team:data-eng", "env:test", "state:success"]
+    assert tags.split(",") == expected
 
 
 def test_a_task_names_its_owners_channel_and_the_default_gets_nothing(receivers, airflow_db, monkeypatch):

@@ -54,11 +54,11 @@ SHRINKING = """
 
     import pendulum
     from airflow.sdk import DAG
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
     # No wait between tries, so a failure shows at once; the platform minimum of 2 retries stays.
     fast = {{"owner": "data-eng", "retry_delay": timedelta(seconds=0), "retry_exponential_backoff": 0}}
-    pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], operator_kwargs=fast)
+    pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], operator_kwargs=fast)
     start = pendulum.datetime(2026, 1, 1)
     with DAG("shrinking_fanout", schedule="@daily", start_date=start, catchup=False) as dag:
         extracted = pipeline.map(

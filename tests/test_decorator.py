@@ -1,4 +1,4 @@
-"""``@airkube.task``: the same pods, checks and results as the template, in TaskFlow's style."""
+"""``@airkube.task``: the same pods, checks and results as a task family, in TaskFlow's style."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import pytest
 from airflow.sdk import DAG
 
 import airkube
-from airkube import AirkubeDagError, TaskTemplate
+from airkube import AirkubeDagError, TaskFamily
 from dag_runs import run_dag_source
 
 TEMPLATE_DAG = """
     import pendulum
     from airflow.sdk import DAG
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
-    pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="medium", team="payments")
+    pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], size="medium", team="payments")
     with DAG("same_pod", schedule="@daily", start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
         pipeline.task("extract", arguments=["extract", "--source", "orders"], secrets=["orders-db"])
 """
@@ -27,11 +27,11 @@ DECORATOR_DAG = """
     import pendulum
     from airflow.sdk import DAG
     import airkube
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
-    pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="medium", team="payments")
+    pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], size="medium", team="payments")
 
-    @airkube.task(template=pipeline, secrets=["orders-db"])
+    @airkube.task(family=pipeline, secrets=["orders-db"])
     def extract(source: str) -> list[str]:
         return ["extract", "--source", source]
 
@@ -67,25 +67,25 @@ COMPOSED_DAG = """
     import pendulum
     from airflow.sdk import DAG
     import airkube
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
     fast = {"owner": "data-eng", "retry_delay": timedelta(seconds=0), "retry_exponential_backoff": 0}
-    shell = TaskTemplate(image="pipeline", command=["sh", "-c"], operator_kwargs=fast)
+    shell = TaskFamily(image="pipeline", command=["sh", "-c"], operator_kwargs=fast)
 
-    @airkube.task(template=shell)
+    @airkube.task(family=shell)
     def find() -> list[str]:
         return ['r="${AIRKUBE_RESULT_URL#file://}"; mkdir -p "$(dirname "$r")"; echo \\'["a", "b"]\\' > "$r"']
 
-    @airkube.task(template=shell)
+    @airkube.task(family=shell)
     def count(found: list[str]) -> list[str]:
         script = f'r="${{AIRKUBE_RESULT_URL#file://}}"; mkdir -p "$(dirname "$r")"; echo {len(found)} > "$r"'
         return [script]
 
-    @airkube.task(template=shell, size="medium")
+    @airkube.task(family=shell, size="medium")
     def each(item: str) -> list[str]:
         return [f"echo item {item}"]
 
-    @airkube.task(template=shell)
+    @airkube.task(family=shell)
     def wrong() -> list[str]:
         return "echo not a list"
 
@@ -114,13 +114,13 @@ def test_decorated_tasks_compose_by_their_results_and_map_over_them(runner_mode,
 
 
 def test_a_mapped_decorated_task_carries_its_size_and_assets_and_is_checked_at_parse_time():
-    shell = TaskTemplate(image="pipeline", command=["sh", "-c"])
+    shell = TaskFamily(image="pipeline", command=["sh", "-c"])
 
-    @airkube.task(template=shell, size="medium")
+    @airkube.task(family=shell, size="medium")
     def each(item: str) -> list[str]:
         return [f"echo {item}"]
 
-    @airkube.task(template=shell, size="huge")
+    @airkube.task(family=shell, size="huge")
     def oversized(item: str) -> list[str]:
         return [f"echo {item}"]
 
@@ -134,3 +134,29 @@ def test_a_mapped_decorated_task_carries_its_size_and_assets_and_is_checked_at_p
     assert [asset.uri.rsplit("/", 2)[-2:] for asset in mapped.partial_kwargs["outlets"]] == [
         ["decorated_checks", "each"]
     ]
+
+
+def test_task_template_and_template_are_the_former_names_of_task_family_and_family():
+    """DAGs written before the rename keep working: the old names are aliases, not copies."""
+    assert airkube.TaskTemplate is airkube.TaskFamily
+    assert {"TaskFamily", "TaskTemplate"} <= set(airkube.__all__)
+    family = airkube.TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="medium")
+
+    @airkube.task(template=family)
+    def old(item: str) -> list[str]:
+        return [item]
+
+    @airkube.task(family=family)
+    def new(item: str) -> list[str]:
+        return [item]
+
+    with DAG("former_names", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+        old_task, new_task = old("a").operator, new("a").operator
+    assert (old_task.image, old_task.cmds, old_task.pool_slots) == (
+        new_task.image,
+        new_task.cmds,
+        new_task.pool_slots,
+    )
+    assert new_task.pool_slots == 3
+    with pytest.raises(TypeError, match="not both"):
+        airkube.task(family=family, template=family)

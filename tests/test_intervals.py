@@ -14,7 +14,7 @@ import pendulum
 import pytest
 from airflow.sdk import DAG
 
-from airkube import TaskTemplate
+from airkube import TaskFamily
 from airkube.errors import AirkubeDagError
 from airkube.intervals import EXTRA_END, EXTRA_START
 
@@ -39,7 +39,7 @@ def _asset_triggered_context(task: Any, map_index: int, *events: SimpleNamespace
 
 
 def _tasks() -> tuple[Any, Any]:
-    shell = TaskTemplate(image="pipeline", command=["sh", "-c"])
+    shell = TaskFamily(image="pipeline", command=["sh", "-c"])
     with DAG("on_publish", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
         single = shell.task("report", arguments=["echo $AIRKUBE_DATA_INTERVAL_START"])
         mapped = shell.map("per_region", expand={"arguments": [["echo eu"], ["echo us"]]})

@@ -6,12 +6,8 @@ import os
 from pathlib import Path
 
 import kubernetes_validate
-import pendulum
 import pytest
-from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowFailException
 
-from airkube import AirkubePodOperator
 from dag_runs import run_dag_source
 
 MAPPED_DAG = """
@@ -19,9 +15,9 @@ MAPPED_DAG = """
 
     import pendulum
     from airflow.sdk import DAG
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
-    tpl = TaskTemplate(
+    tpl = TaskFamily(
         image="pipeline",
         command=["airkube-pipeline"],
         expected_duration=timedelta(minutes=10),  # a partial kwarg: each instance is unmapped with it
@@ -62,9 +58,33 @@ def test_each_mapped_instance_gets_its_own_valid_pod_and_partition(
     assert mapped_labels == {"0", "1", "2", None}
 
 
-def test_a_run_without_data_interval_fails_before_any_pod_exists(pods_instead_of_cluster):
-    with DAG("no_interval", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
-        task = AirkubePodOperator(task_id="step", image="pipeline", command=["airkube-pipeline"])
-    with pytest.raises(AirflowFailException, match="DAG 'no_interval', task 'step': this run has no data"):
-        task.execute({"data_interval_start": None})
-    assert pods_instead_of_cluster == []
+NO_INTERVAL_DAG = """
+    import pendulum
+    from airflow.sdk import DAG
+    from airkube import AirkubePodOperator
+
+    with DAG("no_interval", schedule=None, start_date=pendulum.datetime(2026, 1, 1)) as dag:
+        AirkubePodOperator(task_id="step", image="pipeline", command=["airkube-pipeline"])
+"""
+
+
+def test_a_run_without_data_interval_fails_before_any_pod_exists(
+    runner_mode,
+    airflow_db: Path,
+    pods_instead_of_cluster: list[dict],
+    capfd: pytest.CaptureFixture[str],
+):
+    """The same DAG through the real task runner: with an interval its task makes a pod (so the
+    recorder can see one), without one the task fails naming the DAG and task, and makes none."""
+    runner_mode("kubernetes")
+    with_interval = run_dag_source(airflow_db / "dags", NO_INTERVAL_DAG)
+    assert with_interval.task_states == {"step": "success"}
+    assert len(pods_instead_of_cluster) == 1
+
+    capfd.readouterr()
+    without_interval = run_dag_source(airflow_db / "dags", NO_INTERVAL_DAG, logical_date=None)
+    assert without_interval.data_interval_start is None
+    assert len(pods_instead_of_cluster) == 1, "a pod was made for a run without an interval"
+    assert without_interval.task_states == {"step": "failed"}
+    assert without_interval.tries == {"step": 1}, "a run with no interval cannot succeed on a retry"
+    assert "DAG 'no_interval', task 'step': this run has no data interval" in capfd.readouterr().out

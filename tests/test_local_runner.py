@@ -20,11 +20,11 @@ HEADER = """
     from datetime import timedelta
     import pendulum
     from airflow.sdk import DAG
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
     # No wait between tries, so the tests see all of them quickly; the platform minimum of 2 retries stays.
     fast = {"owner": "data-eng", "retry_delay": timedelta(seconds=0), "retry_exponential_backoff": 0}
-    tpl = TaskTemplate(image="pipeline", command=[sys.executable, "-c"], operator_kwargs=fast)
+    tpl = TaskFamily(image="pipeline", command=[sys.executable, "-c"], operator_kwargs=fast)
 
 
     def daily(dag_id):

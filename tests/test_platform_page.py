@@ -35,9 +35,9 @@ DAG_FILES = {
         from datetime import timedelta
         import pendulum
         from airflow.sdk import DAG
-        from airkube import TaskTemplate, alert_params, overrun_deadline
+        from airkube import TaskFamily, alert_params, overrun_deadline
 
-        tpl = TaskTemplate(image="pipeline", command=["airkube-pipeline"])
+        tpl = TaskFamily(image="pipeline", command=["airkube-pipeline"])
         with DAG("page_nightly", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
                  default_args={"owner": "data-eng"}, deadline=overrun_deadline(timedelta(minutes=10)),
                  params=alert_params(escalate_after=2)):
@@ -49,21 +49,21 @@ DAG_FILES = {
     "page_plain": """
         import pendulum
         from airflow.sdk import DAG
-        from airkube import TaskTemplate
+        from airkube import TaskFamily
 
         with DAG("page_plain", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
                  default_args={"owner": "ops"}):
-            TaskTemplate(image="pipeline", command=["airkube-pipeline"]).task("load", arguments=["load"])
+            TaskFamily(image="pipeline", command=["airkube-pipeline"]).task("load", arguments=["load"])
     """,
     # A DAG the limited user may not read.
     "page_hidden": """
         import pendulum
         from airflow.sdk import DAG
-        from airkube import TaskTemplate
+        from airkube import TaskFamily
 
         with DAG("page_hidden", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
                  default_args={"owner": "secret-team"}):
-            TaskTemplate(image="pipeline", command=["airkube-pipeline"]).task("x", arguments=["x"])
+            TaskFamily(image="pipeline", command=["airkube-pipeline"]).task("x", arguments=["x"])
     """,
 }
 

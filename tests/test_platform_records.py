@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from airkube import records
-from airkube.alerts.channels import Alert, send_alert
+from airkube.alerts.alert import Alert, send
 from airkube.alerts.overrun import overrun_alert
 from airkube.alerts.settings import alert_settings
 from receivers import alert_env, alert_receivers
@@ -198,16 +198,13 @@ def data_root(monkeypatch, tmp_path) -> Iterator[Callable[[Path], str]]:
 
 
 def _escalation() -> Alert:
-    return Alert(
-        kind="escalation", about="nightly runs", title="nightly failed 3 runs in a row", text="it failed",
-        alert_type="error", dag_id="nightly", tags=("dag:nightly",), run_id="scheduled__3",
-    )  # fmt: skip
+    return Alert.streak("escalation", dag_id="nightly", run_id="scheduled__3", failed_runs=3)
 
 
 def test_the_send_point_sends_both_then_records_what_was_delivered(channels, tmp_path, data_root):
     slack, datadog = channels
     data_root(tmp_path)
-    delivered = send_alert(_escalation(), "slack_alerts", alert_settings())
+    delivered = send(_escalation(), alert_settings())
     assert delivered == {"slack": True, "datadog": True}
     assert len(slack.posts_to("/services/")) == 1 and len(datadog.posts_to("/api/v1/events")) == 1
     (record,) = records.recent_alerts(data_url=f"file://{tmp_path}")
@@ -221,7 +218,7 @@ def test_a_record_that_cannot_be_written_does_not_break_the_alert(channels, tmp_
     blocked.write_text("")
     data_root(blocked)
     with caplog.at_level(logging.WARNING):
-        delivered = send_alert(_escalation(), "slack_alerts", alert_settings())
+        delivered = send(_escalation(), alert_settings())
     assert delivered == {"slack": True, "datadog": True}
     assert len(slack.posts_to("/services/")) == 1 and len(datadog.posts_to("/api/v1/events")) == 1
     assert "record of the escalation alert for nightly not written" in caplog.text

@@ -10,7 +10,7 @@ import pendulum
 import pytest
 from airflow.sdk import DAG
 
-from airkube import SIZES, AirkubePodOperator, TaskTemplate
+from airkube import SIZES, AirkubePodOperator, TaskFamily
 from pods import render_pod, task_instances
 
 REGISTRY = os.environ["AIRKUBE_IMAGE_REGISTRY"]
@@ -135,7 +135,7 @@ def test_a_task_takes_pool_slots_for_its_size_so_the_pool_admits_what_the_nodes_
 
 def test_a_mapped_task_carries_its_pool_slots_as_a_partial_argument():
     with DAG("mapped_slots", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
-        template = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="medium")
+        template = TaskFamily(image="pipeline", command=["airkube-pipeline"], size="medium")
         mapped = template.map("fan", expand={"arguments": [["a"], ["b"]]})
     assert mapped.partial_kwargs["pool_slots"] == 3
 
@@ -153,11 +153,10 @@ def test_operational_defaults():
     # Reattach to a running pod after a worker restart instead of starting a second one.
     assert task.durable is True
     assert task.upstream_task_ids == {"upstream"}
-    assert task.output_url == f"{DATA_URL}/defaults_dag/step/{{{{ data_interval_start | ts_nodash }}}}"
 
 
 def test_template_shares_defaults_and_chain_wires_inputs():
-    template = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="medium", team="growth")
+    template = TaskFamily(image="pipeline", command=["airkube-pipeline"], size="medium", team="growth")
     with DAG("template_dag", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
         first, second, third = template.chain([("a", ["a"]), ("b", ["b"]), ("c", ["c"])])
         fourth = template.task("d", arguments=["d"], size="large")
@@ -172,7 +171,7 @@ def test_template_shares_defaults_and_chain_wires_inputs():
 
 
 def test_expected_duration_from_the_template_reaches_every_task_and_a_task_may_override_it():
-    template = TaskTemplate(
+    template = TaskFamily(
         image="pipeline", command=["airkube-pipeline"], expected_duration=timedelta(minutes=20)
     )
     with DAG("duration_dag", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
@@ -204,5 +203,5 @@ def test_expected_duration_from_default_args_reaches_plain_and_mapped_tasks():
         default_args=default_args,
     ):
         plain = AirkubePodOperator(task_id="plain", image="pipeline", command=["x"])
-        mapped = TaskTemplate(image="pipeline", command=["x"]).map("mapped", expand={"arguments": [["x"]]})
+        mapped = TaskFamily(image="pipeline", command=["x"]).map("mapped", expand={"arguments": [["x"]]})
     assert plain.expected_duration == mapped.partial_kwargs["expected_duration"] == timedelta(minutes=7)

@@ -18,11 +18,11 @@ SHELL_DAG = """
 
     import pendulum
     from airflow.sdk import DAG
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
     # No wait between tries, so every try shows at once; the platform minimum of 2 retries stays.
     fast = {{"owner": "data-eng", "retry_delay": timedelta(seconds=0), "retry_exponential_backoff": 0}}
-    shell = TaskTemplate(image="pipeline", command=["sh", "-c"], operator_kwargs=fast)
+    shell = TaskFamily(image="pipeline", command=["sh", "-c"], operator_kwargs=fast)
     # The result goes where the platform says: a file:// URL here, an object key in S3.
     WRITE = 'r="${{AIRKUBE_RESULT_URL#file://}}"; mkdir -p "$(dirname "$r")"; '
     with DAG("{dag_id}", schedule="@daily", start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:

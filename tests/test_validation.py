@@ -7,8 +7,10 @@ from datetime import timedelta
 import pendulum
 import pytest
 from airflow.sdk import DAG, TaskGroup
+from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
-from airkube import AirkubeDagError, AirkubePodOperator, TaskTemplate
+from airkube import AirkubeDagError, AirkubePodOperator, TaskFamily
+from airkube.validation import FIELD_CHECKS
 
 GOOD = {"image": "pipeline", "command": ["airkube-pipeline"]}
 
@@ -43,7 +45,7 @@ def _dag(dag_id: str, **kwargs) -> DAG:
         ("env", {"env": {"AIRKUBE_OUTPUT_URL": "elsewhere"}}, "set by the platform"),
         ("env", {"env": {"1BAD": "x"}}, "not a valid environment variable name"),
         ("env", {"env": {"RETRIES": 3}}, "is not a string"),
-        ("inputs", {"inputs": [42]}, "are not tasks"),
+        ("inputs", {"inputs": [42]}, "42 is not a task"),
         ("expected_duration", {"expected_duration": 1200}, "1200 is not a datetime.timedelta"),
         ("expected_duration", {"expected_duration": "20m"}, "'20m' is not a datetime.timedelta"),
         ("expected_duration", {"expected_duration": timedelta(0)}, "must be greater than zero"),
@@ -71,7 +73,7 @@ def test_bad_field_raises_naming_dag_task_and_field(field, overrides, message):
 
 
 def test_duplicate_task_id_names_the_dag_and_the_task():
-    template = TaskTemplate(**GOOD)
+    template = TaskFamily(**GOOD)
     with _dag("dup_dag"), pytest.raises(AirkubeDagError) as caught:
         template.task("extract")
         template.task("extract")
@@ -120,7 +122,7 @@ def test_partial_for_dynamic_mapping_runs_the_same_checks(field, overrides):
 
 
 def test_expected_duration_is_checked_against_the_execution_timeout_from_default_args():
-    template = TaskTemplate(**GOOD, expected_duration=timedelta(minutes=40))
+    template = TaskFamily(**GOOD, expected_duration=timedelta(minutes=40))
     timeout = {"execution_timeout": timedelta(minutes=30)}
     with _dag("timeout_dag", default_args=timeout), TaskGroup("group"):
         for make in (template.task, lambda task_id: template.map(task_id, expand={"arguments": [["a"]]})):
@@ -136,7 +138,7 @@ def test_expected_duration_is_checked_against_the_execution_timeout_from_default
 
 
 def test_expected_duration_has_no_upper_bound_without_an_execution_timeout():
-    template = TaskTemplate(**GOOD, expected_duration=timedelta(hours=30))
+    template = TaskFamily(**GOOD, expected_duration=timedelta(hours=30))
     with _dag("no_timeout_dag"):
         task = template.task("plain", execution_timeout=None)
         mapped = template.map("mapped", expand={"arguments": [["a"]]}, execution_timeout=None)
@@ -164,3 +166,65 @@ def test_unknown_runner_is_refused(runner_mode):
         runner_mode("docker")
         with _dag("runner_dag"):
             AirkubePodOperator(task_id="step", **GOOD)
+
+
+# A bad value of every field in airkube.validation.FIELD_CHECKS: the test fails when a check is added
+# without a case here, and when the plain or the mapped path stops running one.
+BAD_VALUE_OF = {
+    "image": {"image": "UPPER"},
+    "command": {"command": []},
+    "arguments": {"arguments": "extract"},
+    "size": {"size": "xl"},
+    "retries": {"retries": 1},
+    "team": {"team": "Data Eng!"},
+    "secrets": {"secrets": ["Bad_Name"]},
+    "env": {"env": {"AIRKUBE_OUTPUT_URL": "elsewhere"}},
+    "expected_duration": {"expected_duration": 1200},
+}
+
+
+def test_every_check_of_the_table_has_a_bad_value_here():
+    assert set(BAD_VALUE_OF) == set(FIELD_CHECKS)
+
+
+@pytest.mark.parametrize("field", sorted(BAD_VALUE_OF))
+def test_plain_and_mapped_tasks_run_the_one_table_of_checks(field):
+    with _dag("one_table"):
+        for make in (
+            lambda values: AirkubePodOperator(task_id="plain", **values),
+            lambda values: AirkubePodOperator.partial(task_id="mapped", **values),
+        ):
+            with pytest.raises(AirkubeDagError) as caught:
+                make({**GOOD, **BAD_VALUE_OF[field]})
+            assert caught.value.field == field
+
+
+def test_a_mapped_task_s_error_names_the_dag_and_the_group_of_its_with_block():
+    """partial() receives no DAG: airkube reads the `with` block's from Airflow's DagContext (private;
+    see airkube.pod_operator). This fails when that stops naming them."""
+    with _dag("context_dag"), TaskGroup("group"), pytest.raises(AirkubeDagError) as caught:
+        AirkubePodOperator.partial(task_id="mapped", **{**GOOD, "size": "xl"})
+    assert (caught.value.dag_id, caught.value.task_id) == ("context_dag", "group.mapped")
+
+
+def test_partial_checks_then_returns_airflows_own_operator_partial():
+    """airkube overrides BaseOperator.partial (Airflow offers no hook to check partial arguments):
+    the result must stay Airflow's OperatorPartial, with Airflow's own checks and airkube's values."""
+    with _dag("partial_dag"):
+        partial = AirkubePodOperator.partial(task_id="mapped", **GOOD, size="medium")
+        assert isinstance(partial, OperatorPartial)
+        assert partial.kwargs["pool_slots"] == 3
+        assert partial.kwargs["task_id"] == "mapped"
+        mapped = partial.expand(arguments=[["a"], ["b"]])
+        with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+            AirkubePodOperator.partial(task_id="other", bogus=1, **GOOD)
+    assert mapped.partial_kwargs["pool_slots"] == 3
+
+
+def test_a_mapped_value_from_an_upstream_result_is_checked_when_the_instance_starts():
+    with _dag("late_values"):
+        upstream = AirkubePodOperator(task_id="up", **GOOD)
+        mapped = AirkubePodOperator.partial(
+            task_id="mapped", image="pipeline", command=upstream.output, size=upstream.output
+        ).expand(arguments=[["a"]])
+    assert mapped.partial_kwargs["pool_slots"] == 1  # Airflow's default: the size is not known yet

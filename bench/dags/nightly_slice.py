@@ -1,7 +1,7 @@
 """nightly_slice: 20 tasks of dags/high_priorities.py, for bench/k8s_overhead.py.
 
 Its first 4 sources, each extract -> validate -> clean -> enrich -> publish, built with the same
-TaskTemplate and the same commands; no summary. Small enough that one run on the Kubernetes platform
+TaskFamily and the same commands; no summary. Small enough that one run on the Kubernetes platform
 (two pods per task) takes minutes, not an hour. Sources and steps are high_priorities' own, read by
 nightly_shape (beside this file, as for the other benchmark twins), so the slice cannot drift.
 """
@@ -12,13 +12,13 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
 from nightly_shape import nightly_shape
 
-from airkube import TaskTemplate
+from airkube import TaskFamily
 
 SLICE_SOURCES = 4
 NIGHTLY_SOURCES, STEPS = nightly_shape()
 SOURCES = NIGHTLY_SOURCES[:SLICE_SOURCES]
 
-pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], size="small")
+pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], size="small")
 
 with DAG(
     dag_id="nightly_slice",

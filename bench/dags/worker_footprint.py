@@ -13,13 +13,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from airkube import TaskTemplate
+from airkube import TaskFamily
 
 TASKS = 4
 SLEEP_SECONDS = 60
 
 # The task image's own `sleep` (coreutils in the pipeline image): a container that takes time, does nothing.
-sleeper = TaskTemplate(image="pipeline", command=["sleep"], size="small")
+sleeper = TaskFamily(image="pipeline", command=["sleep"], size="small")
 
 for deferrable in (False, True):
     with DAG(

@@ -10,14 +10,15 @@ __version__ = "0.1.0"
 from airkube.alerts.overrun import overrun_deadline
 from airkube.alerts.streaks import alert_params
 from airkube.errors import AirkubeDagError
+from airkube.families import TaskFamily, TaskTemplate
 from airkube.pod_operator import AirkubePodOperator, output_asset
 from airkube.resources import SIZES
-from airkube.templates import TaskTemplate
 
 __all__ = [
     "SIZES",
     "AirkubeDagError",
     "AirkubePodOperator",
+    "TaskFamily",
     "TaskTemplate",
     "__version__",
     "alert_params",

@@ -27,11 +27,24 @@ MAP_INDEX_SUFFIX = (
     "{% if ti.map_index is not none and ti.map_index >= 0 %}/map_index={{ ti.map_index }}{% endif %}"
 )
 
+# The variables' names. The task code (images/pipeline) must not import this library, so it spells them
+# again; tests/test_contract_names.py fails when the two lists differ.
+DAG_ID = "AIRKUBE_DAG_ID"
+TASK_ID = "AIRKUBE_TASK_ID"
+RUN_ID = "AIRKUBE_RUN_ID"
+DATA_INTERVAL_START = "AIRKUBE_DATA_INTERVAL_START"
+DATA_INTERVAL_END = "AIRKUBE_DATA_INTERVAL_END"
 DATA_URL = "AIRKUBE_DATA_URL"
 OUTPUT_URL = "AIRKUBE_OUTPUT_URL"
 INPUT_URLS = "AIRKUBE_INPUT_URLS"
 MAP_LENGTH = "AIRKUBE_MAP_LENGTH"
+"""Set when a mapped instance starts (its run's instance count is not known at parse time)."""
 RESULT_URL = "AIRKUBE_RESULT_URL"
+NAMES = frozenset(
+    {DAG_ID, TASK_ID, RUN_ID, DATA_INTERVAL_START, DATA_INTERVAL_END}
+    | {DATA_URL, OUTPUT_URL, INPUT_URLS, MAP_LENGTH, RESULT_URL}
+)
+"""Every variable a task container may receive from the platform."""
 # A try's own result object: a try never reads one an earlier try (or a zombie of it) left behind.
 RESULT_DIR = "_result"
 RESULT_FILE = "try={{ ti.try_number }}.json"
@@ -47,13 +60,14 @@ def partition_url(data_url: str, dag_id: str, task_id: str) -> str:
 
 
 def contract_env(*, data_url: str, dag_id: str, task_id: str, input_urls: list[str]) -> dict[str, str]:
-    """Every environment variable a task container receives from the platform."""
+    """Every environment variable a task container receives from the platform when the DAG is parsed
+    (all of NAMES but MAP_LENGTH, which a mapped instance gets when it starts)."""
     return {
-        "AIRKUBE_DAG_ID": dag_id,
-        "AIRKUBE_TASK_ID": task_id,
-        "AIRKUBE_RUN_ID": "{{ run_id }}",
-        "AIRKUBE_DATA_INTERVAL_START": "{{ data_interval_start | ts }}",
-        "AIRKUBE_DATA_INTERVAL_END": "{{ data_interval_end | ts }}",
+        DAG_ID: dag_id,
+        TASK_ID: task_id,
+        RUN_ID: "{{ run_id }}",
+        DATA_INTERVAL_START: "{{ data_interval_start | ts }}",
+        DATA_INTERVAL_END: "{{ data_interval_end | ts }}",
         DATA_URL: data_url,
         OUTPUT_URL: partition_url(data_url, dag_id, task_id) + MAP_INDEX_SUFFIX,
         INPUT_URLS: "\n".join(input_urls),

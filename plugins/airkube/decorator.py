@@ -21,14 +21,14 @@ from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factor
 from airflow.sdk.definitions.context import context_merge
 
 from airkube import validation
-from airkube.errors import AirkubeDagError
+from airkube.errors import AirkubeDagError, FieldError
 from airkube.pod_operator import AirkubePodOperator, _input_id, _task_ref, mapped_task_kwargs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.bases.decorator import TaskDecorator
 
-    from airkube.templates import TaskTemplate
+    from airkube.families import TaskFamily
 
 
 class AirkubeDecoratedOperator(DecoratedOperator, AirkubePodOperator):
@@ -54,7 +54,7 @@ class AirkubeDecoratedOperator(DecoratedOperator, AirkubePodOperator):
         argv = self.python_callable(*self.op_args, **self._callable_kwargs(context))
         try:
             self.arguments = validation.check_arguments(argv)
-        except validation.FieldError as err:
+        except FieldError as err:
             raise AirkubeDagError(
                 self.dag_id,
                 self.task_id,
@@ -104,7 +104,7 @@ class AirkubeTaskDecorator:
 
     def _checked(self) -> tuple[Any, list[Any]]:
         """The inner decorator with the mapped task's checked partial arguments, and its upstream tasks:
-        inputs become task ids and upstream dependencies, as TaskTemplate.map makes them."""
+        inputs become task ids and upstream dependencies, as TaskFamily.map makes them."""
         kwargs = dict(self._inner.kwargs)
         kwargs.setdefault("task_id", self._inner.function.__name__)
         inputs = list(kwargs.get("inputs", ()))
@@ -125,18 +125,23 @@ def _after(upstream: list[Any], output: XComArg) -> XComArg:
 def task(
     python_callable: Callable[..., Sequence[str]] | None = None,
     *,
-    template: TaskTemplate | None = None,
+    family: TaskFamily | None = None,
+    template: TaskFamily | None = None,
     **kwargs: Any,
 ) -> Any:
     """Decorate a function returning a container's arguments into an airkube task.
 
     ``@airkube.task(image="pipeline", command=["airkube-pipeline"], size="small")`` takes every
-    AirkubePodOperator argument but ``arguments``; ``template=`` starts from a TaskTemplate's shared
-    values (the keyword arguments given here win). Call the function in a DAG to add a task (its
-    arguments may be other tasks' results), or ``.expand(...)`` it to map it over a result.
+    AirkubePodOperator argument but ``arguments``; ``family=`` starts from a TaskFamily's shared values
+    (the keyword arguments given here win; ``template=`` is its former name). Call the function in a DAG
+    to add a task (its arguments may be other tasks' results), or ``.expand(...)`` it to map it over a
+    result.
     """
-    if template is not None:
-        kwargs = template.operator_arguments(kwargs)
+    if family is not None and template is not None:
+        raise TypeError("@airkube.task: give family= (template= is its former name), not both")
+    family = family if family is not None else template
+    if family is not None:
+        kwargs = family.operator_arguments(kwargs)
 
     def decorate(function: Callable[..., Sequence[str]]) -> AirkubeTaskDecorator:
         return AirkubeTaskDecorator(

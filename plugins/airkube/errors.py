@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from airflow.sdk.exceptions import AirflowFailException
 
 
@@ -21,3 +24,22 @@ class AirkubeDagError(AirflowFailException, ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"DAG '{self.dag_id}', task '{task_id}', field '{field}': {problem}")
+
+
+class FieldError(ValueError):
+    """One bad field, from a check that does not know which task it checks (airkube.validation,
+    airkube.images, airkube.resources); `task_errors` names the DAG and the task."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+@contextmanager
+def task_errors(dag_id: str | None, task_id: str) -> Iterator[None]:
+    """Turn a FieldError raised inside into the AirkubeDagError of this task: the one translation."""
+    try:
+        yield
+    except FieldError as err:
+        raise AirkubeDagError(dag_id, task_id, err.field, err.problem) from err

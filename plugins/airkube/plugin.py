@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from airflow.plugins_manager import AirflowPlugin
 
 import airkube
-from airkube.alerts import metrics, streaks
+from airkube.alerts import drainer, metrics, streaks
 
 PAGE_URL_PREFIX = "/airkube"
 
@@ -32,12 +32,13 @@ def _page_app() -> Any:
 
 
 class AirkubePlugin(AirflowPlugin):
-    """The platform's plugin: per-task DogStatsD metrics, failure streaks and recoveries, the platform
-    page and its entry in the UI's navigation."""
+    """The platform's plugin: per-task DogStatsD metrics, failure streaks and recoveries (queued in the
+    alert outbox, sent by the scheduler's outbox drainer), the platform page and its entry in the UI's
+    navigation."""
 
     name = "airkube"
     version = airkube.__version__
-    listeners: ClassVar[list] = [metrics, streaks]
+    listeners: ClassVar[list] = [metrics, streaks, drainer]
     # In the navigation, shown in an iframe inside the UI at /plugin/airkube. The href is relative (no
     # leading slash): the UI resolves it against its base URL, so it works under a path prefix too.
     external_views: ClassVar[list] = [

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from typing import Any
 
+from airflow.providers.cncf.kubernetes.secret import Secret
 from kubernetes.client import models as k8s
 
 from airkube.k8s_models import build
+from airkube.resources import Size, resource_requirements
 
 # Task images run as this numeric user (images/pipeline/Dockerfile creates it); numeric, so the
 # kubelet can verify runAsNonRoot without reading /etc/passwd inside the image.
@@ -59,6 +63,22 @@ def scratch_volume(size_limit: str) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
         k8s.V1Volume, name="scratch", empty_dir=build(k8s.V1EmptyDirVolumeSource, size_limit=size_limit)
     )
     return volume, build(k8s.V1VolumeMount, name="scratch", mount_path=SCRATCH_MOUNT)
+
+
+def pod_arguments(size: Size, secret_names: Sequence[str]) -> dict[str, Any]:
+    """The KubernetesPodOperator arguments every airkube pod gets, for a task of `size` (already
+    checked) reading the Kubernetes Secrets `secret_names` as environment variables."""
+    volume, mount = scratch_volume(size.scratch)
+    return {
+        "container_resources": resource_requirements(size),
+        "secrets": [Secret("env", None, name) for name in secret_names],
+        "volumes": [volume],
+        "volume_mounts": [mount],
+        "node_selector": dict(WORKER_NODE_SELECTOR),
+        "schedulername": SCHEDULER_NAME,
+        "security_context": pod_security_context(),
+        "container_security_context": container_security_context(),
+    }
 
 
 def is_label_value(value: str) -> bool:

@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.cncf.kubernetes.backcompat.backwards_compat_converters import convert_env_vars
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
-from airflow.providers.cncf.kubernetes.secret import Secret
 from airflow.providers.cncf.kubernetes.utils.pod_manager import OnFinishAction
 from airflow.sdk import Asset, XComArg
 from airflow.sdk.bases.operator import get_merged_defaults
+
+# Private: Airflow has no public accessor of the DAG and task group a `with` block opens (its own
+# BaseOperator and @task read them from here). Used only where no operator has received them yet: a
+# mapped task's `.partial()` arguments and a TaskFamily.map call. tests/test_validation.py
+# (test_a_mapped_task_s_error_names_the_dag_and_the_group_of_its_with_block) fails when this moves.
 from airflow.sdk.definitions._internal.contextmanager import DagContext, TaskGroupContext
-from airflow.sdk.definitions._internal.mixins import ResolveMixin
 from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
@@ -29,10 +32,10 @@ from airflow.sdk.exceptions import (
 
 from airkube import contract, intervals, pod_defaults, results, validation
 from airkube.alerts.failure import TaskFailureNotifier
-from airkube.errors import AirkubeDagError
+from airkube.errors import AirkubeDagError, FieldError, task_errors
 from airkube.local_runner import LocalProcessRunner, local_environment
-from airkube.pod_failure import container_failure
-from airkube.resources import pool_slots
+from airkube.pod_failure import container_failure, pod_failure_reason, process_failure_reason
+from airkube.resources import DEFAULT_SIZE, pool_slots
 from airkube.settings import platform_settings
 
 if TYPE_CHECKING:
@@ -49,10 +52,19 @@ SCHEDULE_TIMEOUT_SECONDS = 900
 STARTUP_TIMEOUT_SECONDS = 300
 
 
-def _task_ref(task_id: str, kwargs: Mapping[str, Any]) -> tuple[str | None, str]:
-    """The DAG id and full task id (with its task group prefix) before BaseOperator sets them."""
+def _dag_and_group(kwargs: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The DAG and task group a task is defined in. An operator's constructor receives them as its
+    ``dag`` and ``task_group`` arguments (Airflow passes those of the ``with`` block); a mapped task's
+    ``.partial()`` arguments and a TaskFamily.map call do not hold them, so they come from the block."""
     dag = kwargs.get("dag") or DagContext.get_current()
     group = kwargs.get("task_group") or (TaskGroupContext.get_current(dag) if dag else None)
+    return dag, group
+
+
+def _task_ref(task_id: str, kwargs: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The DAG id and full task id (with its task group prefix) before BaseOperator sets them: the
+    values are checked before KubernetesPodOperator is built from them."""
+    dag, group = _dag_and_group(kwargs)
     return (dag.dag_id if dag else None), (group.child_id(task_id) if group else task_id)
 
 
@@ -62,6 +74,8 @@ def _input_id(item: Any) -> str:
         return item
     if isinstance(item, XComArg):
         return item.operator.task_id
+    if not isinstance(getattr(item, "task_id", None), str):
+        raise FieldError("inputs", f"{item!r} is not a task")
     return item.task_id
 
 
@@ -78,8 +92,7 @@ def output_asset(dag_id: str, task_id: str, *, data_url: str | None = None) -> A
 
 def _default_args(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The DAG's, task group's and task's default_args merged, as BaseOperator applies them."""
-    dag = kwargs.get("dag") or DagContext.get_current()
-    group = kwargs.get("task_group") or (TaskGroupContext.get_current(dag) if dag else None)
+    dag, group = _dag_and_group(kwargs)
     default_args, _ = get_merged_defaults(
         dag=dag, task_group=group, task_params=None, task_default_args=kwargs.get("default_args")
     )
@@ -115,6 +128,10 @@ class AirkubePodOperator(KubernetesPodOperator):
     (plus ``/map_index=<i>`` for a mapped instance, which is also given ``AIRKUBE_MAP_LENGTH``).
     """
 
+    failure_reason: str | None = None
+    """Why this try's container failed, in Kubernetes' word (`OOMKilled`, `ImagePullBackOff`) or the
+    local process's (`Error`, `SIGKILL`): the `failure_reason` tag of airkube.alerts.metrics."""
+
     # Not templated on purpose: the checks below must see the literal values at parse time.
     def __init__(
         self,
@@ -123,7 +140,7 @@ class AirkubePodOperator(KubernetesPodOperator):
         image: str,
         command: Sequence[str],
         arguments: Sequence[str] | None = None,
-        size: str = "small",
+        size: str = DEFAULT_SIZE,
         cpu: str | None = None,
         memory: str | None = None,
         secrets: Sequence[str] = (),
@@ -143,20 +160,31 @@ class AirkubePodOperator(KubernetesPodOperator):
     ) -> None:
         dag_id, full_task_id = _task_ref(task_id, kwargs)
         settings = platform_settings()
-        try:
-            spec = _pod_spec(image, command, arguments, size, cpu, memory, secrets, env, retries, settings)
-            expected_duration = validation.check_expected_duration(expected_duration, execution_timeout)
+        with task_errors(dag_id, full_task_id):
+            checked = validation.check_fields(
+                {
+                    "image": image,
+                    "command": command,
+                    "arguments": arguments,
+                    "size": size,
+                    "cpu": cpu,
+                    "memory": memory,
+                    "retries": retries,
+                    "secrets": secrets,
+                    "env": env,
+                    "expected_duration": expected_duration,
+                    "execution_timeout": execution_timeout,
+                },
+                settings,
+            )
             input_ids = [_input_id(item) for item in inputs]
             if kwargs.pop("do_xcom_push", False):
-                raise validation.FieldError(
+                raise FieldError(
                     "do_xcom_push",
                     "airkube tasks return a result by writing it to AIRKUBE_RESULT_URL (no XCom sidecar); "
                     "drop do_xcom_push",
                 )
-        except validation.FieldError as err:
-            raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
-        except AttributeError as err:
-            raise AirkubeDagError(dag_id, full_task_id, "inputs", f"{inputs!r} are not tasks") from err
+        pod = pod_defaults.pod_arguments(checked["size"], checked["secrets"])
         try:
             super().__init__(
                 task_id=task_id,
@@ -183,21 +211,24 @@ class AirkubePodOperator(KubernetesPodOperator):
                     kwargs.pop("outlets", None), _assets(settings.data_url, dag_id, [full_task_id])
                 ),
                 inlets=_merged(kwargs.pop("inlets", None), _assets(settings.data_url, dag_id, input_ids)),
-                schedulername=kwargs.pop("schedulername", None) or pod_defaults.SCHEDULER_NAME,
+                image=checked["image"],
+                cmds=checked["command"],
+                arguments=checked["arguments"],
+                env_vars=checked["env"],
                 **{
-                    **spec,
-                    "node_selector": {**spec["node_selector"], **(kwargs.pop("node_selector", None) or {})},
-                    "pool_slots": kwargs.pop("pool_slots", None) or spec["pool_slots"],
+                    **pod,
+                    "schedulername": kwargs.pop("schedulername", None) or pod["schedulername"],
+                    "node_selector": {**pod["node_selector"], **(kwargs.pop("node_selector", None) or {})},
                 },
+                pool_slots=kwargs.pop("pool_slots", None) or pool_slots(checked["size"]),
                 **kwargs,
             )
         except DuplicateTaskIdFound as err:
             raise AirkubeDagError(dag_id, full_task_id, "task_id", "is already used in this DAG") from err
-        try:
-            self.team = validation.check_team(team if team is not None else self.owner)
-        except validation.FieldError as err:
-            raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
-        self.expected_duration = expected_duration
+        with task_errors(dag_id, full_task_id):
+            owner_team = {"team": team if team is not None else self.owner}
+            self.team = validation.check_fields(owner_team, settings)["team"]
+        self.expected_duration = checked["expected_duration"]
         self.data_url = settings.data_url
         self.runner = settings.runner
         self.secret_names = list(secrets)
@@ -208,7 +239,7 @@ class AirkubePodOperator(KubernetesPodOperator):
                 task_id=self.task_id,
                 input_urls=[contract.partition_url(settings.data_url, self.dag_id, i) for i in input_ids],
             ),
-            **spec["env_vars"],
+            **checked["env"],
         }
         self.labels.update(
             pod_defaults.team_labels(
@@ -227,15 +258,15 @@ class AirkubePodOperator(KubernetesPodOperator):
             self.set_upstream(upstream)
         self._local_runner: LocalProcessRunner | None = None
 
+    # Why an override: Airflow has no hook for an operator to check its partial() arguments (it checks
+    # their names only); BaseOperatorMeta names overriding `partial` as the way ("let subclasses
+    # override it if they need to"). The classmethod calls Airflow's own through super(), so nothing of
+    # Airflow's mapping is replaced, only preceded by the checks. tests/test_validation.py
+    # (test_partial_checks_then_returns_airflows_own_operator_partial) fails when that stops working.
     @classmethod
     def partial(cls, **kwargs: Any):  # type: ignore[override]
         """Dynamic task mapping: run the same parse-time checks on the values given to partial()."""
         return super().partial(**mapped_task_kwargs(kwargs))
-
-    @property
-    def output_url(self) -> str:
-        """This task's output partition (templated), for documentation and for downstream tasks."""
-        return contract.partition_url(self.data_url, self.dag_id, self.task_id)
 
     def _do_render_template_fields(
         self,
@@ -340,6 +371,7 @@ class AirkubePodOperator(KubernetesPodOperator):
         if exit_code in self.skip_on_exit_code:
             raise AirflowSkipException(f"Command exited with {exit_code}, which skips this task")
         if exit_code != 0:
+            self.failure_reason = process_failure_reason(exit_code)
             raise AirflowException(f"Command {self.cmds[0]!r} exited with {exit_code}: {last_line}")
 
     def cleanup(
@@ -354,6 +386,9 @@ class AirkubePodOperator(KubernetesPodOperator):
         try:
             super().cleanup(pod, remote_pod, xcom_result, context)
         except AirflowException as err:
+            self.failure_reason = pod_failure_reason(
+                remote_pod, self.base_container_name, lambda: self.pod_manager.read_pod(pod)
+            )
             reason = container_failure(remote_pod, self.base_container_name)
             if reason is None:
                 raise
@@ -382,40 +417,21 @@ def mapped_task_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     execution_timeout = kwargs.get(
         "execution_timeout", default_args.get("execution_timeout", DEFAULT_EXECUTION_TIMEOUT)
     )
-    checks = {
-        "image": lambda v: validation.check_image(
-            v, registry=settings.image_registry, tag=settings.image_tag
-        ),
-        "command": validation.check_command,
-        "arguments": validation.check_arguments,
-        "size": lambda v: validation.check_size(v, kwargs.get("cpu"), kwargs.get("memory")),
-        "retries": validation.check_retries,
-        "team": validation.check_team,
-        "secrets": validation.check_secrets,
-        "env": validation.check_env,
-        "expected_duration": lambda v: validation.check_expected_duration(v, execution_timeout),
-    }
-    try:
-        for field, check in checks.items():
-            if field in kwargs and not _is_mapped_value(kwargs[field]):
-                check(kwargs[field])
-        sizing = [kwargs.get(field) for field in ("size", "cpu", "memory")]
-        if not any(_is_mapped_value(value) for value in sizing if value is not None):
-            # A mapped task's pool slots are a partial argument: the scheduler reads them from there.
-            chosen, _ = validation.check_size(
-                kwargs.get("size", "small"), kwargs.get("cpu"), kwargs.get("memory")
-            )
-            kwargs.setdefault("pool_slots", pool_slots(chosen))
-    except validation.FieldError as err:
-        raise AirkubeDagError(dag_id, full_task_id, err.field, err.problem) from err
-    if any(not isinstance(item, str) for item in kwargs.get("inputs", ())):
-        raise AirkubeDagError(
-            dag_id,
-            full_task_id,
-            "inputs",
-            "with .partial() give upstream task ids (strings) and set the dependency "
-            "(TaskTemplate.map does both)",
+    with task_errors(dag_id, full_task_id):
+        checked = validation.check_fields(
+            {"size": DEFAULT_SIZE, **kwargs, "execution_timeout": execution_timeout},
+            settings,
+            known_later=_known_later,
         )
+        if "size" in checked:  # not when the size, cpu or memory comes from an upstream task's result
+            # A mapped task's pool slots are a partial argument: the scheduler reads them from there.
+            kwargs.setdefault("pool_slots", pool_slots(checked["size"]))
+        if any(not isinstance(item, str) for item in kwargs.get("inputs", ())):
+            raise FieldError(
+                "inputs",
+                "with .partial() give upstream task ids (strings) and set the dependency "
+                "(TaskFamily.map does both)",
+            )
     kwargs["outlets"] = _merged(kwargs.get("outlets"), _assets(settings.data_url, dag_id, [full_task_id]))
     kwargs["inlets"] = _merged(
         kwargs.get("inlets"), _assets(settings.data_url, dag_id, kwargs.get("inputs", ()))
@@ -441,38 +457,6 @@ def _assets(data_url: str, dag_id: str | None, task_ids: Sequence[str]) -> list[
     return [output_asset(dag_id, task_id, data_url=data_url) for task_id in task_ids] if dag_id else []
 
 
-def _is_mapped_value(value: Any) -> bool:
-    """XComArgs and other lazy values are checked when the mapped task is unmapped, at run time."""
-    return isinstance(value, ResolveMixin)
-
-
-def _pod_spec(
-    image: Any,
-    command: Any,
-    arguments: Any,
-    size: Any,
-    cpu: Any,
-    memory: Any,
-    secrets: Any,
-    env: Any,
-    retries: Any,
-    settings: Any,
-) -> dict[str, Any]:
-    """The KubernetesPodOperator arguments airkube decides, each value checked first."""
-    validation.check_retries(retries)
-    chosen_size, resources = validation.check_size(size, cpu, memory)
-    volume, mount = pod_defaults.scratch_volume(chosen_size.scratch)
-    return {
-        "image": validation.check_image(image, registry=settings.image_registry, tag=settings.image_tag),
-        "cmds": validation.check_command(command),
-        "arguments": validation.check_arguments(arguments),
-        "container_resources": resources,
-        "pool_slots": pool_slots(chosen_size),
-        "secrets": [Secret("env", None, name) for name in validation.check_secrets(secrets)],
-        "env_vars": validation.check_env(env),
-        "volumes": [volume],
-        "volume_mounts": [mount],
-        "node_selector": dict(pod_defaults.WORKER_NODE_SELECTOR),
-        "security_context": pod_defaults.pod_security_context(),
-        "container_security_context": pod_defaults.container_security_context(),
-    }
+def _known_later(value: Any) -> bool:
+    """A value from an upstream task's result (an XComArg), checked when the mapped instance starts."""
+    return isinstance(value, XComArg)

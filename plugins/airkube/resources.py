@@ -14,6 +14,7 @@ from decimal import Decimal
 from kubernetes.client import models as k8s
 from kubernetes.utils.quantity import parse_quantity
 
+from airkube.errors import FieldError
 from airkube.k8s_models import build
 
 
@@ -51,28 +52,28 @@ SLOT_MEMORY_MIB = 1536
 SLOTS_PER_NODE = 9
 
 
-class QuantityError(ValueError):
-    """A CPU or memory value Kubernetes would reject."""
+DEFAULT_SIZE = "small"
 
 
 def check_quantity(value: object, *, kind: str) -> Decimal:
     """Parse a Kubernetes quantity (`500m`, `2Gi`, `1.5`) and insist it is positive.
 
     Uses the Kubernetes client's own parser so airkube accepts exactly what the API server does.
-    `kind` is "cpu" or "memory": memory in milli-units (`512m`) is legal but never what was meant.
+    `kind` is the task's field, "cpu" or "memory" (a FieldError names it): memory in milli-units
+    (`512m`) is legal but never what was meant.
     """
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise QuantityError(f"{value!r} is not a quantity (expected a string such as '500m' or '2Gi')")
+        raise FieldError(kind, f"{value!r} is not a quantity (expected a string such as '500m' or '2Gi')")
     try:
         parsed = parse_quantity(value)
     except ValueError as err:
-        raise QuantityError(f"{value!r} is not a Kubernetes quantity ({err})") from err
+        raise FieldError(kind, f"{value!r} is not a Kubernetes quantity ({err})") from err
     if parsed <= 0:
-        raise QuantityError(f"{value!r} must be greater than zero")
+        raise FieldError(kind, f"{value!r} must be greater than zero")
     if kind == "memory" and str(value).endswith("m"):
-        raise QuantityError(f"{value!r} is millibytes; write Mi or Gi (e.g. '512Mi')")
+        raise FieldError(kind, f"{value!r} is millibytes; write Mi or Gi (e.g. '512Mi')")
     if kind == "memory" and parsed < 4 * 1024 * 1024:
-        raise QuantityError(f"{value!r} is below 4Mi, too small for any container to start")
+        raise FieldError(kind, f"{value!r} is below 4Mi, too small for any container to start")
     return parsed
 
 

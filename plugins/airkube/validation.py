@@ -1,52 +1,37 @@
-"""Parse-time checks of the values a DAG author gives a task.
+"""Parse-time checks of the values a DAG author gives a task, in one table (FIELD_CHECKS).
 
-Each check raises `FieldError(field, problem)`; the operator adds the DAG and task to it. Kept apart
-from the operator so `.partial()` (dynamic task mapping) runs exactly the same checks.
+Each check raises `FieldError(field, problem)` (airkube.errors), which the caller turns into the
+task's AirkubeDagError. The operator's constructor and a mapped task's `.partial()` run the same table;
+this module only checks and normalizes values (the Kubernetes objects are built by airkube.resources
+and airkube.pod_defaults).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from kubernetes.client import models as k8s
-
-from airkube.images import ImageError, task_image
+from airkube.errors import FieldError
+from airkube.images import task_image
 from airkube.pod_defaults import is_label_value
 from airkube.resources import (
+    DEFAULT_SIZE,
     SIZES,
     SLOT_CPU_MILLICORES,
     SLOT_MEMORY_MIB,
     SLOTS_PER_NODE,
-    QuantityError,
     Size,
     check_quantity,
     pool_slots,
-    resource_requirements,
 )
+from airkube.settings import PlatformSettings
 
 MIN_RETRIES = 2
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
 RESERVED_ENV_PREFIX = "AIRKUBE_"
-
-
-class FieldError(ValueError):
-    """One bad field; the caller knows which DAG and task it belongs to."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{field}: {problem}")
-
-
-def check_image(name: Any, *, registry: str, tag: str) -> str:
-    try:
-        return task_image(name, registry=registry, tag=tag)
-    except ImageError as err:
-        raise FieldError("image", str(err)) from err
 
 
 def check_command(command: Any) -> list[str]:
@@ -69,13 +54,13 @@ def check_arguments(arguments: Any) -> list[str]:
     return list(arguments)
 
 
-def check_size(size: Any, cpu: Any, memory: Any) -> tuple[Size, k8s.V1ResourceRequirements]:
+def check_size(size: Any, cpu: Any, memory: Any) -> Size:
     """A named size, optionally with an explicit CPU and/or memory that replaces the size's."""
     if size not in SIZES:
         raise FieldError("size", f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
     chosen = SIZES[size]
     if cpu is None and memory is None:
-        return chosen, resource_requirements(chosen)
+        return chosen
     chosen = Size(
         cpu_request=_quantity("cpu", cpu) if cpu is not None else chosen.cpu_request,
         cpu_limit=_quantity("cpu", cpu) if cpu is not None else chosen.cpu_limit,
@@ -91,14 +76,11 @@ def check_size(size: Any, cpu: Any, memory: Any) -> tuple[Size, k8s.V1ResourceRe
             f"{SLOTS_PER_NODE * SLOT_MEMORY_MIB}Mi (size large: {SIZES['large'].cpu_request} CPU, "
             f"{SIZES['large'].memory})",
         )
-    return chosen, resource_requirements(chosen)
+    return chosen
 
 
 def _quantity(field: str, value: Any) -> str:
-    try:
-        check_quantity(value, kind=field)
-    except QuantityError as err:
-        raise FieldError(field, str(err)) from err
+    check_quantity(value, kind=field)
     return str(value)
 
 
@@ -162,3 +144,43 @@ def check_expected_duration(expected_duration: Any, execution_timeout: Any) -> t
             "a task expected to run that long would always be killed",
         )
     return expected_duration
+
+
+Check = Callable[[Mapping[str, Any], PlatformSettings], Any]
+
+FIELD_CHECKS: dict[str, tuple[tuple[str, ...], Check]] = {
+    "image": (("image",), lambda v, s: task_image(v["image"], registry=s.image_registry, tag=s.image_tag)),
+    "command": (("command",), lambda v, _: check_command(v["command"])),
+    "arguments": (("arguments",), lambda v, _: check_arguments(v["arguments"])),
+    "size": (
+        ("size", "cpu", "memory"),
+        lambda v, _: check_size(v.get("size", DEFAULT_SIZE), v.get("cpu"), v.get("memory")),
+    ),
+    "retries": (("retries",), lambda v, _: check_retries(v["retries"])),
+    "team": (("team",), lambda v, _: check_team(v["team"])),
+    "secrets": (("secrets",), lambda v, _: check_secrets(v["secrets"])),
+    "env": (("env",), lambda v, _: check_env(v["env"])),
+    "expected_duration": (
+        ("expected_duration", "execution_timeout"),
+        lambda v, _: check_expected_duration(v.get("expected_duration"), v.get("execution_timeout")),
+    ),
+}
+"""field -> (the fields its check reads, the check): the value it returns is the field's normalized
+value (a full image reference, a list, a Size). Every parse-time check of a task's own values."""
+
+
+def check_fields(
+    values: Mapping[str, Any],
+    settings: PlatformSettings,
+    *,
+    known_later: Callable[[Any], bool] = lambda value: False,
+) -> dict[str, Any]:
+    """Check every field of FIELD_CHECKS whose check reads a value in `values`, and return the checked
+    values by field. A check that reads a value `known_later` (a mapped task's value from an upstream
+    task's result) is skipped: it runs on the instance, when the value exists."""
+    checked = {}
+    for field, (reads, check) in FIELD_CHECKS.items():
+        given = [values[name] for name in reads if name in values]
+        if given and not any(known_later(value) for value in given):
+            checked[field] = check(values, settings)
+    return checked

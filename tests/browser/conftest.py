@@ -27,9 +27,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 
-from airkube import TaskTemplate
+from airkube import TaskFamily
 
-shell = TaskTemplate(image="pipeline", command=["sh", "-c"])
+shell = TaskFamily(image="pipeline", command=["sh", "-c"])
 quick = {"owner": "data-eng", "retry_delay": timedelta(seconds=1), "retry_exponential_backoff": 0}
 
 with DAG(

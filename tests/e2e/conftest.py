@@ -20,11 +20,11 @@ FAILING_DAG = """
     import pendulum
     from airflow.sdk import DAG, CronDataIntervalTimetable
 
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
     # Retried quickly so the test sees every try; the platform minimum of 2 retries stays.
     quick = {"retry_delay": timedelta(seconds=1), "retry_exponential_backoff": 0}
-    pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], operator_kwargs=quick)
+    pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], operator_kwargs=quick)
 
     with DAG(
         dag_id="e2e_failing",
@@ -50,10 +50,10 @@ ALERT_DAGS = {
         import pendulum
         from airflow.sdk import DAG, CronDataIntervalTimetable
 
-        from airkube import TaskTemplate, alert_params
+        from airkube import TaskFamily, alert_params
 
         quick = {"retry_delay": timedelta(seconds=1), "retry_exponential_backoff": 0}
-        shell = TaskTemplate(image="pipeline", command=["sh", "-c"], operator_kwargs=quick)
+        shell = TaskFamily(image="pipeline", command=["sh", "-c"], operator_kwargs=quick)
 
         with DAG(
             dag_id="e2e_flaky",
@@ -75,9 +75,9 @@ ALERT_DAGS = {
         import pendulum
         from airflow.sdk import DAG, CronDataIntervalTimetable
 
-        from airkube import TaskTemplate, overrun_deadline
+        from airkube import TaskFamily, overrun_deadline
 
-        shell = TaskTemplate(image="pipeline", command=["sh", "-c"])
+        shell = TaskFamily(image="pipeline", command=["sh", "-c"])
 
         with DAG(
             dag_id="e2e_slow",

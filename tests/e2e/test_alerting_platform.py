@@ -55,7 +55,7 @@ def test_failures_in_a_row_escalate_once_and_a_success_recovers_once(running_pla
         e for e in env.datadog.posts_to("/api/v1/events") if e["title"] == "e2e_flaky.maybe_fail failed"
     ]
     assert len(task_events) == 3 and {e["alert_type"] for e in task_events} == {"warning"}
-    assert {"dag:e2e_flaky", "task:maybe_fail", "team:data-eng"} <= set(task_events[0]["tags"])
+    assert {"dag_id:e2e_flaky", "task_id:maybe_fail", "team:data-eng"} <= set(task_events[0]["tags"])
     escalations = [e for e in env.datadog.posts_to("/api/v1/events") if "in a row" in e["title"]]
     assert [e["alert_type"] for e in escalations] == ["error"]
 
@@ -76,13 +76,26 @@ def test_a_slow_run_raises_one_overrun_alert_while_it_is_still_running(running_p
     assert "1.5 x its expected 0:00:04" in _slack_texts(env, "e2e_slow* run")[0]
 
 
-def test_every_task_sends_its_duration_and_outcome_to_dogstatsd(running_platform):
+def test_every_try_sends_one_count_to_dogstatsd_and_a_state_set_through_the_api_none(running_platform):
+    """airkube's one metric, with Airflow's tag names (the duration is Airflow's own task.duration), from
+    this test's run only; then the task's state set through the REST API, which makes the api-server
+    call the same listener, sends nothing: no try ran."""
     env = running_platform
-    assert _run(env, "e2e_flaky", 10, exit_code=0) == "success"
-    lines = env.statsd.lines()
-    durations = [
-        line for line in lines if line.startswith("airkube.task.duration:") and "dag:e2e_flaky" in line
-    ]
-    assert durations, lines[:5]
-    for tag in ("task:maybe_fail", "team:data-eng", "env:dev", "outcome:success"):
-        assert tag in durations[-1]
+    env.flag.write_text("0")
+    env.api.wait_for_dag("e2e_flaky")
+    env.statsd.lines()  # what the earlier tests' runs sent: this test counts its own run's only
+    start = DAY.add(days=10)
+    run_id = env.api.trigger("e2e_flaky", start, start.add(days=1))
+    assert env.api.wait_for_run("e2e_flaky", run_id, 600).state == "success"
+    (finished,) = [line for line in env.statsd.lines() if line.startswith("airkube.")]
+    name, tags = finished.split("|#")
+    assert name == "airkube.task.finished:1|c"
+    assert tags.split(",") == [
+        "dag_id:e2e_flaky", "task_id:maybe_fail", "team:data-eng", "env:dev", "state:success"]  # fmt: skip
+
+    path = f"/dags/e2e_flaky/dagRuns/{run_id}/taskInstances/maybe_fail"
+    for state in ("failed", "success"):  # the UI's "Mark as failed" / "Mark as success"
+        response = env.api.client.patch(path, json={"new_state": state})
+        assert response.status_code == 200, response.text
+    time.sleep(2)  # the listener runs before the api-server answers; datagrams in flight land meanwhile
+    assert [line for line in env.statsd.lines() if line.startswith("airkube.")] == []

@@ -6,6 +6,7 @@ import json
 import socket
 import statistics
 import subprocess
+from pathlib import Path
 
 import pendulum
 import pytest
@@ -48,13 +49,40 @@ def test_a_whole_nightly_run_succeeds_and_writes_every_output(running_platform, 
     assert set(outputs) == {f"{task}/{PARTITION}/data.jsonl" for task in tasks}
 
 
+def _tries(api: AirflowApi, run_id: str) -> dict[tuple[str, int], int]:
+    """(task id, map index) -> try number of every task instance of a high_priorities run."""
+    return {
+        (ti["task_id"], ti["map_index"]): ti["try_number"]
+        for ti in api.task_instances("high_priorities", run_id)
+    }
+
+
+def _modified(folder: Path) -> dict[str, int]:
+    """Every file under `folder` -> its modification time in ns (a rewrite replaces the file)."""
+    return {
+        path.relative_to(folder).as_posix(): path.stat().st_mtime_ns
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
 def test_clearing_the_run_and_running_it_again_is_byte_identical(running_platform, nightly_run):
+    """Equal bytes alone would also hold if the clear reran nothing: every task must have had a new
+    try and every output must have been written again, with the same bytes and no extra objects."""
+    api = running_platform.api
     folder = running_platform.data_dir / "high_priorities"
-    before = snapshot(folder)
-    running_platform.api.clear_run("high_priorities", nightly_run)
-    progress = running_platform.api.wait_for_run("high_priorities", nightly_run, RUN_TIMEOUT)
+    before, written_before, tries_before = snapshot(folder), _modified(folder), _tries(api, nightly_run)
+    api.clear_run("high_priorities", nightly_run)
+    progress = api.wait_for_run("high_priorities", nightly_run, RUN_TIMEOUT)
     assert progress.state == "success"
     assert progress.task_states == {"success": 201}
+    tries_after = _tries(api, nightly_run)
+    assert len(tries_after) == 201 and tries_after.keys() == tries_before.keys()
+    not_rerun = sorted(key for key, tries in tries_before.items() if tries_after[key] <= tries)
+    assert not_rerun == [], f"{len(not_rerun)} task instances have no new try: {not_rerun[:3]}"
+    written_after = _modified(folder)
+    not_rewritten = sorted(path for path, mtime in written_before.items() if written_after.get(path) == mtime)
+    assert not_rewritten == [], f"{len(not_rewritten)} outputs not written again: {not_rewritten[:3]}"
     assert snapshot(folder) == before
 
 

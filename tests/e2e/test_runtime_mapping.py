@@ -27,9 +27,9 @@ CONSUMER = """
 import pendulum
 from airflow.sdk import DAG
 
-from airkube import TaskTemplate, output_asset
+from airkube import TaskFamily, output_asset
 
-shell = TaskTemplate(image="pipeline", command=["sh", "-c"])
+shell = TaskFamily(image="pipeline", command=["sh", "-c"])
 with DAG(
     dag_id="e2e_on_publish",
     description="Runs when sources_fanout publishes, on the interval it published.",

@@ -33,7 +33,7 @@ HEADER = """
     import pendulum
     from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
 
-    from airkube import TaskTemplate
+    from airkube import TaskFamily
 
     # Retried at once, so a test sees every try; the library's default number of retries stays.
     quick = {"retry_delay": timedelta(seconds=1), "retry_exponential_backoff": 0}
@@ -49,7 +49,7 @@ HEADER = """
 SLICE = """
     SOURCES = SOURCES_LITERAL
     STEPS = STEPS_LITERAL
-    pipeline = TaskTemplate(
+    pipeline = TaskFamily(
         image="pipeline", command=["airkube-pipeline"], size="small", operator_kwargs=quick
     )
 
@@ -63,8 +63,8 @@ SLICE = """
 """
 
 SMALL_DAGS = """
-    shell = TaskTemplate(image="pipeline", command=["sh", "-c"], operator_kwargs=quick)
-    pipeline = TaskTemplate(image="pipeline", command=["airkube-pipeline"], operator_kwargs=quick)
+    shell = TaskFamily(image="pipeline", command=["sh", "-c"], operator_kwargs=quick)
+    pipeline = TaskFamily(image="pipeline", command=["airkube-pipeline"], operator_kwargs=quick)
 
     with DAG(dag_id="faults_noisy", description="One task printing 100 MB of log lines.", **dag_args):
         # 100,000 lines of 1,000 bytes, then a marker the test finds at the log's end.

@@ -1,4 +1,7 @@
-"""Static checks of images/pipeline/Dockerfile (no Docker engine here, so it is linted, not built)."""
+"""Static checks of images/pipeline/Dockerfile: lint, the base pin, and the build context.
+
+What the image does (its user, entrypoint, environment, locked packages, no installer) is tested on the
+image `make images-local` builds, by running it: tests/pipeline/test_image_run.py."""
 
 from __future__ import annotations
 
@@ -35,7 +38,9 @@ def test_hadolint_reports_nothing() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-def test_image_contract() -> None:
+def test_one_pinned_base_for_both_stages_and_no_copy_into_the_final_one() -> None:
+    """Build policy the running image cannot show: the base is a patch tag (a rebuild gets the same
+    Python), and the final stage gets files only through bind mounts (no layer keeps the wheel)."""
     steps = instructions()
     args = dict(steps)
     image = re.search(r"PYTHON_IMAGE=(\S+)", args["ARG"])
@@ -45,11 +50,6 @@ def test_image_contract() -> None:
         "${PYTHON_IMAGE}",
     ]
     final = steps[max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM") :]
-    final_text = "\n".join(f"{k} {v}" for k, v in final)
-    assert "PYTHONDONTWRITEBYTECODE=1" in final_text and "PYTHONUNBUFFERED=1" in final_text
-    assert re.search(r"pip install --no-cache-dir .*-c /tmp/constraints\.txt", final_text)
-    assert ("USER", "10001:10001") in final
-    assert ("ENTRYPOINT", '["airkube-pipeline"]') in final
     assert "COPY" not in [keyword for keyword, _ in final], "the final stage gets files only via bind mounts"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -161,6 +162,48 @@ def test_no_installer_left(image: str) -> None:
     )
     result = container(image, "-c", probe, entrypoint="python")
     assert (result.returncode, result.stdout.splitlines()) == (0, ["[]", "[]"]), show(result)
+
+
+@pytest.mark.slow
+@pytest.mark.images
+def test_python_runs_unbuffered_without_bytecode_and_with_home_in_tmp(image: str) -> None:
+    """What the Dockerfile's ENV is for, as the running interpreter sees it: output reaches the pod log
+    as it is written, no .pyc is attempted on the read-only root, and HOME is the writable /tmp."""
+    probe = "import os, sys\nprint(sys.stdout.write_through, sys.dont_write_bytecode, os.environ['HOME'])\n"
+    result = container(image, "-c", probe, entrypoint="python")
+    assert (result.returncode, result.stdout.split()) == (0, ["True", "True", "/tmp"]), show(result)
+
+
+@pytest.mark.slow
+@pytest.mark.images
+def test_every_installed_distribution_is_at_its_locked_version(image: str) -> None:
+    """The image's packages are the lock's (constraints.txt), each at its pinned version; only the task
+    code itself is unpinned."""
+    locked = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            locked[_normalized(name)] = version.strip()
+    probe = (
+        "import importlib.metadata as m, json\n"
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))\n"
+    )
+    result = container(image, "-c", probe, entrypoint="python")
+    assert result.returncode == 0, show(result)
+    installed = {_normalized(name): version for name, version in json.loads(result.stdout).items()}
+    assert installed.pop("airkube-pipeline") == pipeline_version
+    assert {"fsspec", "s3fs"} <= installed.keys()
+    off_lock = {
+        name: (version, locked.get(name))
+        for name, version in installed.items()
+        if locked.get(name) != version
+    }
+    assert off_lock == {}, "installed (version, locked version) of packages off the lock"
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower().strip()
 
 
 @pytest.mark.slow

@@ -33,6 +33,7 @@ from airkube_dev.database import ServiceUser, find_binary
 from airkube_dev.processes import free_port
 from airkube_plan.terraform_vars import load_hcl
 from paths import REPO
+from throwaway_postgres import throwaway_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -128,17 +129,8 @@ def service_user() -> ServiceUser:
 def cluster(tmp_path_factory: pytest.TempPathFactory, service_user: ServiceUser) -> Iterator[Cluster]:
     """A PostgreSQL cluster playing RDS, and the script's first run in it."""
     folder = tmp_path_factory.mktemp("airflow-role-pg")
-    data, sockets = folder / "data", folder / "sockets"
-    sockets.mkdir()
-    service_user.own(folder)
-    as_service = {"env": {"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"}, **service_user.popen_kwargs()}
-    initdb = [find_binary("initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust"]
-    subprocess.run([*initdb, "--auth-host=scram-sha-256"], check=True, capture_output=True, **as_service)
-    port = free_port()
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sockets}"
-    pg_ctl = [find_binary("pg_ctl"), "-D", str(data), "-l", str(folder / "postgres.log")]
-    subprocess.run([*pg_ctl, "-o", options, "-w", "start"], check=True, capture_output=True, **as_service)
-    try:
+    with throwaway_postgres(folder, service_user, host_auth="scram-sha-256") as pg:
+        port, sockets = pg.port, pg.sockets
         master, database, role = _rds_names()
         superuser = psycopg2.connect(host=str(sockets), port=port, user="postgres", dbname="postgres")
         superuser.autocommit = True
@@ -153,8 +145,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, service_user: ServiceUser)
         first = made.run_role_sql()
         assert first.returncode == 0, first.stdout + first.stderr
         yield made
-    finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, **as_service)
 
 
 def _query(connection: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -7,13 +7,13 @@ and the triggerer calls `overrun_alert` if the run has not finished by then.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
-from airkube.alerts.channels import Alert, send_alert
-from airkube.alerts.settings import alert_settings
+from airkube.alerts.alert import Alert, send
 
 DEFAULT_FACTOR = 1.5
 
@@ -39,24 +39,24 @@ def overrun_deadline(
 
 
 async def overrun_alert(
-    expected_seconds: float, factor: float, slack_conn_id: str | None = None, context: Any = None
+    expected_seconds: float,
+    factor: float,
+    slack_conn_id: str | None = None,
+    *,
+    context: Mapping[str, Any],
 ) -> None:
-    """Runs in the triggerer: Slack and a Datadog warning, sent (and recorded) off the event loop."""
-    run = (context or {}).get("dag_run", {}) if isinstance(context, dict) else {}
-    dag_id, run_id = run.get("dag_id", "?"), run.get("dag_run_id") or run.get("run_id", "?")
-    settings = alert_settings()
-    text = (
-        f":hourglass: *{dag_id}* run {run_id} is still running after {factor:g} x its expected "
-        f"{timedelta(seconds=expected_seconds)}"
+    """Runs in the triggerer: Slack and a Datadog warning, sent (and recorded) off the event loop.
+
+    `context` is what Airflow 3.3's scheduler gives a missed deadline's callback
+    (airflow.models.deadline.Deadline.handle_miss): `{"dag_run": <the run as the REST API's
+    DAGRunResponse, as JSON>, "deadline": {...}}`; the triggerer passes it because this function takes
+    a `context` argument."""
+    run = context["dag_run"]
+    alert = Alert.overrun(
+        dag_id=run["dag_id"],
+        run_id=run["dag_run_id"],
+        expected_seconds=expected_seconds,
+        factor=factor,
+        slack_conn_id=slack_conn_id,
     )
-    alert = Alert(
-        kind="overrun",
-        about=f"{dag_id} overrun",
-        title=f"{dag_id} overrun",
-        text=text,
-        alert_type="warning",
-        dag_id=dag_id,
-        tags=(f"dag:{dag_id}",),
-        run_id=run_id,
-    )
-    await asyncio.to_thread(send_alert, alert, slack_conn_id or settings.slack_conn_id, settings)
+    await asyncio.to_thread(send, alert)

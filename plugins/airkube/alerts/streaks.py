@@ -2,24 +2,24 @@
 recovery message when it next succeeds.
 
 An Airflow listener on DAG-run state changes, which Airflow calls where the run's state changes (the
-scheduler). It reads the DAG's earlier runs from the metadata database and sends from a background
-thread, so an alert never holds up a scheduling loop.
+scheduler, or the api-server when a user sets a run's state). It reads the DAG's earlier runs and queues
+the alert in the same transaction (airkube.alerts.outbox): the scheduler's drainer sends it once that
+transaction has committed, so an alert neither holds up a scheduling loop nor reports a state that was
+rolled back, and survives a scheduler that stops or is killed.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.listeners import hookimpl
 from airflow.sdk import Param
 
-from airkube.alerts.channels import Alert, send_alert
-from airkube.alerts.settings import alert_settings
+from airkube.alerts import outbox
+from airkube.alerts.alert import Alert
 
 log = logging.getLogger(__name__)
 ESCALATE_AFTER = "airkube_escalate_after"
@@ -97,67 +97,55 @@ def previous_states(dag_run: Any, limit: int) -> list[str]:
     return [str(getattr(state, "value", state)) for state in rows]
 
 
-def _send_in_background(dag_run: Any, kind: str, title: str, text: str, alert_type: str) -> None:
-    settings = alert_settings()
-    conn_id = _dag_param(getattr(dag_run, "dag", None), SLACK_CONN_ID) or settings.slack_conn_id
-    alert = Alert(
-        kind=kind,
-        about=f"{dag_run.dag_id} runs",
-        title=title,
-        text=text,
-        alert_type=alert_type,
-        dag_id=dag_run.dag_id,
-        tags=(f"dag:{dag_run.dag_id}",),
-        run_id=dag_run.run_id,
+def _streak_alert(kind: str, dag_run: Any, threshold: int) -> Alert:
+    slack_conn_id = _dag_param(getattr(dag_run, "dag", None), SLACK_CONN_ID)
+    return Alert.streak(
+        kind, dag_id=dag_run.dag_id, run_id=dag_run.run_id, failed_runs=threshold, slack_conn_id=slack_conn_id
     )
-    threading.Thread(
-        target=send_alert,
-        args=(alert, conn_id, settings),
-        name=f"airkube-alert-{dag_run.dag_id}",
-        daemon=True,
-    ).start()
 
 
-def _never_raise(listener):
-    """A listener error must not reach the scheduler's loop: log it and carry on."""
-
-    @functools.wraps(listener)
-    def guarded(dag_run: Any, msg: str) -> None:
-        try:
-            listener(dag_run, msg)
-        except Exception:
-            log.exception("airkube alert listener %s failed for %s", listener.__name__, dag_run.dag_id)
-
-    return guarded
-
-
-@hookimpl
-@_never_raise
-def on_dag_run_failed(dag_run: Any, msg: str) -> None:
+def escalation_due(dag_run: Any) -> Alert | None:
+    """The escalation, when this failed run makes exactly N failed runs in a row: not again at N+1."""
     threshold = escalate_after(dag_run)
     streak = 1 + failure_streak(previous_states(dag_run, threshold))
-    if streak == threshold:  # exactly once per streak: not again at N+1, N+2, ...
-        _send_in_background(
-            dag_run,
-            "escalation",
-            f"{dag_run.dag_id} failed {threshold} runs in a row",
-            f":rotating_light: *{dag_run.dag_id}* has failed {threshold} runs in a row "
-            f"(latest: {dag_run.run_id})",
-            alert_type="error",
-        )
+    if streak != threshold:
+        return None
+    return _streak_alert("escalation", dag_run, threshold)
+
+
+def recovery_due(dag_run: Any) -> Alert | None:
+    """The recovery, when this successful run follows N (or more) failed runs."""
+    threshold = escalate_after(dag_run)
+    earlier = previous_states(dag_run, threshold)
+    if len(earlier) != threshold or any(state != "failed" for state in earlier):
+        return None
+    return _streak_alert("recovery", dag_run, threshold)
+
+
+def _queue(dag_run: Any, decide: Callable[[Any], Alert | None]) -> None:
+    """Decide and queue in the transaction changing the run's state (airkube.alerts.outbox): sent by
+    the scheduler's drainer once that transaction commits, never if it rolls back. Never raises."""
+    from sqlalchemy.orm import object_session
+
+    try:
+        session = object_session(dag_run)
+        if session is None:
+            log.warning(
+                "run %s of %s has no session: its alert, if due, is not queued",
+                dag_run.run_id,
+                dag_run.dag_id,
+            )
+            return
+        outbox.enqueue(session, lambda: decide(dag_run))
+    except Exception:
+        log.exception("airkube alert listener failed for %s", getattr(dag_run, "dag_id", "?"))
 
 
 @hookimpl
-@_never_raise
+def on_dag_run_failed(dag_run: Any, msg: str) -> None:
+    _queue(dag_run, escalation_due)
+
+
+@hookimpl
 def on_dag_run_success(dag_run: Any, msg: str) -> None:
-    threshold = escalate_after(dag_run)
-    earlier = previous_states(dag_run, threshold)
-    if len(earlier) == threshold and all(state == "failed" for state in earlier):
-        _send_in_background(
-            dag_run,
-            "recovery",
-            f"{dag_run.dag_id} recovered",
-            f":large_green_circle: *{dag_run.dag_id}* succeeded again ({dag_run.run_id}) after "
-            f"{threshold} or more failed runs",
-            alert_type="success",
-        )
+    _queue(dag_run, recovery_due)

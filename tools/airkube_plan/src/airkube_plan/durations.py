@@ -102,6 +102,6 @@ def resolve(
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise DurationsError(
             f"DAG {workload.dag_id!r}: no duration for task(s) {shown}: give --from-db with a database that "
-            "ran them, declare expected_duration on the task or its TaskTemplate, or list them in --durations"
+            "ran them, declare expected_duration on the task or its TaskFamily, or list them in --durations"
         )
     return Durations(seconds, source)

@@ -1,7 +1,9 @@
-"""Reusable task templates: a family of tasks declared once, so DAGs carry no boilerplate.
+"""Task families: what a family of tasks shares, declared once, so DAGs carry no boilerplate.
 
-A template holds what a family of tasks shares (image, command, size, secrets, team, any operator
-argument); a DAG then states only what differs: the task id, the arguments and the inputs.
+A TaskFamily holds what its tasks share (image, command, size, secrets, team, any operator argument);
+a DAG then states only what differs: the task id, the arguments and the inputs. (It was named
+TaskTemplate, which read as a Jinja template or a KubernetesPodOperator pod_template_file; the old
+name stays an alias, so DAGs written with it keep working.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class TaskTemplate:
+class TaskFamily:
     """Shared defaults of a family of containerized tasks."""
 
     image: str
@@ -38,10 +40,7 @@ class TaskTemplate:
 
     def operator_arguments(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """The AirkubePodOperator arguments of one task of the family: the shared values, then
-        `overrides` (also how ``@airkube.task(template=...)`` starts from a template)."""
-        return self._kwargs(overrides)
-
-    def _kwargs(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        `overrides` (also how ``@airkube.task(family=...)`` starts from a family)."""
         base = {
             "image": self.image,
             "command": list(self.command),
@@ -64,7 +63,10 @@ class TaskTemplate:
     ) -> AirkubePodOperator:
         """One task of the family; `inputs` are the upstream tasks whose outputs it reads."""
         return AirkubePodOperator(
-            task_id=task_id, arguments=list(arguments), inputs=list(inputs), **self._kwargs(overrides)
+            task_id=task_id,
+            arguments=list(arguments),
+            inputs=list(inputs),
+            **self.operator_arguments(overrides),
         )
 
     def chain(
@@ -116,7 +118,7 @@ class TaskTemplate:
         elif arguments is not None:
             raise AirkubeDagError(*ref, "arguments", "a function of each item goes with expand_from=")
         partial = AirkubePodOperator.partial(
-            task_id=task_id, inputs=[item.task_id for item in inputs], **self._kwargs(overrides)
+            task_id=task_id, inputs=[item.task_id for item in inputs], **self.operator_arguments(overrides)
         )
         mapped = partial.expand(**expand)
         if inputs:
@@ -147,3 +149,7 @@ def _arguments_from(
             ) from err
 
     return result.map(instance_arguments)
+
+
+TaskTemplate = TaskFamily
+"""TaskFamily's former name, kept for the DAGs that use it."""
