@@ -150,6 +150,16 @@ def test_a_task_over_its_memory_limit_fails_with_oomkilled_in_its_log_and_alert(
     assert len(alerts) == 1
     assert "OOMKilled" in alerts[0]
     assert "64Mi" in alerts[0]
+    # Each try's count carries the pod status's reason (airkube.alerts.metrics), read from the pod, not
+    # from the error text; sent by the worker pod to the DogStatsD receiver the platform points it at.
+    counts = [
+        line
+        for line in k8s.statsd.lines()
+        if line.startswith("airkube.task.finished") and "dag_id:k8s_failing" in line and "task_id:oom" in line
+    ]
+    assert len(counts) == 3, counts
+    assert all("failure_reason:OOMKilled" in line for line in counts), counts
+    assert sum("state:failed" in line for line in counts) == 1, counts
 
 
 def test_a_pod_violating_the_restricted_profile_is_refused_with_a_clear_error(k8s):
