@@ -10,6 +10,7 @@ included, through its entry point -- and so holds whatever airkube's plugin modu
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -17,21 +18,31 @@ import subprocess
 import sys
 from collections.abc import Set as AbstractSet
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from paths import REPO
 
+
+def _bench_module(name: str) -> ModuleType:
+    """A module of bench/ (not a package on the tests' path), loaded by file as the faults' conftest
+    loads nightly_shape: the measure and this check share what a fresh parse preloads and must not load."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fresh_parse = _bench_module("fresh_parse")
+ALERT_ONLY, PRELOAD = fresh_parse.ALERT_ONLY, fresh_parse.PRELOAD
 NIGHTLY_DAG = REPO / "dags" / "high_priorities.py"
-# Needed only to send an alert or to serve the platform page.
-ALERT_OR_PAGE_ONLY = ("slack_sdk", "datadog", "airflow.providers.slack", "airflow.providers.datadog")
 MARK = "----- preloaded -----"
 # A fresh interpreter with what a dag-processor already holds: Airflow, the Task SDK, the provider.
 FRESH_PARSE = f"""
 import json, runpy, sys
-import airflow, airflow.sdk, pendulum
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from kubernetes.client import models
+{PRELOAD}
 before = set(sys.modules)
 print({MARK!r}, file=sys.stderr, flush=True)
 namespace = runpy.run_path(sys.argv[1])
@@ -145,7 +156,7 @@ def test_parsing_the_nightly_dag_imports_no_alert_or_page_module() -> None:
     parsed = json.loads(result.stdout.splitlines()[-1])
     assert parsed["preloaded_airkube"] is False, "airkube was loaded before the parse: nothing to check"
     assert parsed["tasks"] == 201
-    loaded = offending(set(parsed["new"]), (*ALERT_OR_PAGE_ONLY, "fastapi", "airkube.page"))
+    loaded = offending(set(parsed["new"]), (*ALERT_ONLY, "fastapi", "airkube.page"))
     assert not loaded, (
         "parsing dags/high_priorities.py imported modules only alerts or the platform page need: "
         + describe(loaded, importer_chains(result.stderr))
@@ -193,9 +204,9 @@ def test_a_real_dag_processors_parsing_child_holds_no_alert_or_page_module(
     # The premise: the child inherits the plugins the processor loaded, airkube's among them.
     assert {"airkube", "airkube.plugin"} <= start, "the parsing child did not inherit airkube's plugin"
     # Airflow's provider discovery reads every provider's metadata, Slack's and Datadog's included.
-    discovery = {f"{p}{s}" for p in ALERT_OR_PAGE_ONLY[2:] for s in ("", ".get_provider_info")}
-    inherited = offending(start, (*ALERT_OR_PAGE_ONLY, "airkube.page"), discovery)
-    added = offending(end - start, (*ALERT_OR_PAGE_ONLY, "airkube.page"), discovery)
+    discovery = {f"{p}{s}" for p in ALERT_ONLY[2:] for s in ("", ".get_provider_info")}
+    inherited = offending(start, (*ALERT_ONLY, "airkube.page"), discovery)
+    added = offending(end - start, (*ALERT_ONLY, "airkube.page"), discovery)
     assert not inherited, "inherited from the dag-processor (the plugins it loaded imported them): " + (
         describe(inherited, {})
     )
